@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  apiKeys: string[];
+  /** True when the key was generated on this start and should be shown to the operator. */
+  generatedKey?: string;
+  maxBodyBytes: number;
+  logLevel: string;
+  anthropicBaseUrl?: string;
+  anthropicApiKey?: string;
+  /** SSE keep-alive interval. */
+  pingIntervalMs: number;
+}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+/**
+ * Reads configuration from the environment (DESIGN.md "How Paddock is started"). When no API key
+ * is configured, one is created on first start and kept in the data dir, so restarts keep it.
+ */
+export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  const dataDir = path.resolve(env.PADDOCK_DATA_DIR || './.paddock');
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  let apiKeys = (env.PADDOCK_API_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  let generatedKey: string | undefined;
+  if (apiKeys.length === 0) {
+    const keyFile = path.join(dataDir, 'api-key');
+    try {
+      apiKeys = [(await fs.readFile(keyFile, 'utf8')).trim()];
+    } catch {
+      generatedKey = `sk-paddock-${randomBytes(24).toString('base64url')}`;
+      await fs.writeFile(keyFile, generatedKey + '\n', { mode: 0o600 });
+      apiKeys = [generatedKey];
+    }
+  }
+  return {
+    port: intEnv(env, 'PORT', 4000),
+    host: env.HOST || '127.0.0.1',
+    dataDir,
+    databaseUrl: env.DATABASE_URL || undefined,
+    apiKeys,
+    generatedKey,
+    maxBodyBytes: intEnv(env, 'PADDOCK_MAX_BODY_BYTES', 32 * 1024 * 1024),
+    logLevel: env.PADDOCK_LOG_LEVEL || env.LOG_LEVEL || 'info',
+    anthropicBaseUrl: env.ANTHROPIC_BASE_URL || undefined,
+    anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
+    pingIntervalMs: intEnv(env, 'PADDOCK_SSE_PING_MS', 15_000),
+  };
+}

@@ -1,0 +1,187 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import {
+  checkMcpReferences,
+  optStr,
+  resolveExecutionIdentity,
+  resolveMcpServers,
+  resolveModel,
+  resolveMultiagent,
+  resolveSkills,
+  resolveTools,
+  str,
+} from './agent-config.js';
+import { ApiError, invalid, notFound } from './errors.js';
+import { hasPrefix, newId } from './ids.js';
+import { nowIso } from './time.js';
+import { createMetadata, patchMetadata } from './validate.js';
+
+export interface Agent {
+  type: 'agent';
+  id: string;
+  version: number;
+  name: string;
+  description: string | null;
+  system: string | null;
+  model: ReturnType<typeof resolveModel>;
+  tools: ReturnType<typeof resolveTools>;
+  mcp_servers: ReturnType<typeof resolveMcpServers>;
+  skills: ReturnType<typeof resolveSkills>;
+  multiagent: Record<string, unknown> | null;
+  execution_identity: Record<string, unknown>;
+  metadata: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+  archived_at: string | null;
+}
+
+type Body = Record<string, unknown>;
+
+const LIMITS = { name: 256, description: 2048, system: 100_000 };
+
+function asBody(v: unknown): Body {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('body: must be a JSON object');
+  return v as Body;
+}
+
+/** The parts of an agent a version is made of; two versions with equal parts are the same. */
+function contentOf(a: Agent) {
+  const { id, version, created_at, updated_at, archived_at, type, ...rest } = a;
+  return JSON.stringify(rest);
+}
+
+export interface AgentListQuery {
+  includeArchived: boolean;
+  createdGte?: string;
+  createdLte?: string;
+  after?: string;
+  before?: string;
+  direction: 'asc' | 'desc';
+  limit: number;
+}
+
+export class Agents {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(input: unknown): Promise<Agent> {
+    const b = asBody(input);
+    const tools = resolveTools(b.tools);
+    const mcp_servers = resolveMcpServers(b.mcp_servers);
+    checkMcpReferences(tools, mcp_servers);
+    const now = nowIso();
+    if (b.model === undefined) throw invalid('model: required');
+    const agent: Agent = {
+      type: 'agent',
+      id: newId('agent'),
+      version: 1,
+      name: str(b.name, 'name', { min: 1, max: LIMITS.name }),
+      description: optStr(b.description, 'description', LIMITS.description),
+      system: optStr(b.system, 'system', LIMITS.system),
+      model: resolveModel(b.model),
+      tools,
+      mcp_servers,
+      skills: resolveSkills(b.skills),
+      multiagent: resolveMultiagent(b.multiagent),
+      execution_identity: resolveExecutionIdentity(b.execution_identity),
+      metadata: createMetadata(b.metadata),
+      created_at: now,
+      updated_at: now,
+      archived_at: null,
+    };
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('agents').values({ id: agent.id, version: 1, created_at: now, updated_at: now, archived_at: null }).execute();
+      await trx.insertInto('agent_versions').values({ agent_id: agent.id, version: 1, created_at: now, data: JSON.stringify(agent) }).execute();
+    });
+    return agent;
+  }
+
+  /** The agent at `version` (default: latest), with its current archive state. */
+  async get(id: string, version?: number): Promise<Agent> {
+    if (!hasPrefix(id, 'agent')) throw notFound('Agent', id);
+    const head = await this.db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!head) throw notFound('Agent', id);
+    const v = version ?? Number(head.version);
+    const row = await this.db.selectFrom('agent_versions').select('data').where('agent_id', '=', id).where('version', '=', v).executeTakeFirst();
+    if (!row) throw new ApiError(404, 'not_found_error', `Agent ${id} has no version ${v}`);
+    return { ...(JSON.parse(row.data) as Agent), archived_at: head.archived_at };
+  }
+
+  async update(id: string, input: unknown): Promise<Agent> {
+    const b = asBody(input);
+    const current = await this.get(id);
+    if (current.archived_at) throw invalid(`Agent ${id} is archived and cannot be updated`);
+    if (b.version !== undefined && b.version !== null) {
+      const v = typeof b.version === 'string' && /^\d+$/.test(b.version) ? Number(b.version) : b.version;
+      if (!Number.isInteger(v)) throw invalid('version: must be an integer');
+      if (v !== current.version) {
+        throw new ApiError(409, 'conflict_error', `Agent ${id} is at version ${current.version}, not ${v}; fetch it and retry`);
+      }
+    }
+    const next: Agent = { ...current };
+    if (b.name !== undefined) {
+      if (b.name === null) throw invalid('name: cannot be cleared');
+      next.name = str(b.name, 'name', { min: 1, max: LIMITS.name });
+    }
+    if (b.model !== undefined) {
+      if (b.model === null) throw invalid('model: cannot be cleared');
+      next.model = resolveModel(b.model);
+    }
+    if (b.description !== undefined) next.description = optStr(b.description, 'description', LIMITS.description) || null;
+    if (b.system !== undefined) next.system = optStr(b.system, 'system', LIMITS.system) || null;
+    if (b.tools !== undefined) next.tools = resolveTools(b.tools);
+    if (b.mcp_servers !== undefined) next.mcp_servers = resolveMcpServers(b.mcp_servers);
+    if (b.tools !== undefined || b.mcp_servers !== undefined) checkMcpReferences(next.tools, next.mcp_servers);
+    if (b.skills !== undefined) next.skills = resolveSkills(b.skills);
+    if (b.multiagent !== undefined) next.multiagent = resolveMultiagent(b.multiagent);
+    if (b.execution_identity !== undefined) next.execution_identity = resolveExecutionIdentity(b.execution_identity);
+    if (b.metadata !== undefined) next.metadata = patchMetadata(current.metadata, b.metadata);
+    if (contentOf(next) === contentOf(current)) return current;
+
+    const now = nowIso();
+    next.version = current.version + 1;
+    next.updated_at = now;
+    await this.db.transaction().execute(async (trx) => {
+      // The version guard is re-checked in the write itself, so two racing updates cannot both win.
+      const res = await trx
+        .updateTable('agents')
+        .set({ version: next.version, updated_at: now })
+        .where('id', '=', id)
+        .where('version', '=', current.version)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) throw new ApiError(409, 'conflict_error', `Agent ${id} was updated concurrently; fetch it and retry`);
+      await trx.insertInto('agent_versions').values({ agent_id: id, version: next.version, created_at: now, data: JSON.stringify(next) }).execute();
+    });
+    return next;
+  }
+
+  async archive(id: string): Promise<Agent> {
+    const current = await this.get(id);
+    if (current.archived_at) return current;
+    const now = nowIso();
+    await this.db.updateTable('agents').set({ archived_at: now, updated_at: now }).where('id', '=', id).execute();
+    return { ...current, archived_at: now };
+  }
+
+  async list(q: AgentListQuery): Promise<Agent[]> {
+    let query = this.db
+      .selectFrom('agents')
+      .innerJoin('agent_versions', (j) => j.onRef('agent_versions.agent_id', '=', 'agents.id').onRef('agent_versions.version', '=', 'agents.version'))
+      .select(['agents.id', 'agents.archived_at', 'agent_versions.data']);
+    if (!q.includeArchived) query = query.where('agents.archived_at', 'is', null);
+    if (q.createdGte) query = query.where('agents.created_at', '>=', q.createdGte);
+    if (q.createdLte) query = query.where('agents.created_at', '<=', q.createdLte);
+    if (q.after) query = query.where('agents.id', '>', q.after);
+    if (q.before) query = query.where('agents.id', '<', q.before);
+    const rows = await query.orderBy('agents.id', q.direction).limit(q.limit).execute();
+    return rows.map((r) => ({ ...(JSON.parse(r.data) as Agent), archived_at: r.archived_at }));
+  }
+
+  async versions(id: string, q: { after?: number; before?: number; direction: 'asc' | 'desc'; limit: number }): Promise<Agent[]> {
+    const head = await this.get(id);
+    let query = this.db.selectFrom('agent_versions').select('data').where('agent_id', '=', id);
+    if (q.after !== undefined) query = query.where('version', '>', q.after);
+    if (q.before !== undefined) query = query.where('version', '<', q.before);
+    const rows = await query.orderBy('version', q.direction).limit(q.limit).execute();
+    return rows.map((r) => ({ ...(JSON.parse(r.data) as Agent), archived_at: head.archived_at }));
+  }
+}

@@ -1,0 +1,311 @@
+import type { Kysely } from 'kysely';
+import type { SessionBus } from '../fanout/bus.js';
+import type { Database } from '../store/schema.js';
+import { checkMcpReferences, optStr, resolveMcpServers, resolveModel, resolveSkills, resolveTools } from './agent-config.js';
+import type { Agent, Agents } from './agents.js';
+import type { Environments } from './environments.js';
+import { ApiError, invalid, notFound } from './errors.js';
+import { clientEvents } from './event-params.js';
+import type { EventLog, NewEvent, SessionEvent } from './event-log.js';
+import { hasPrefix, newId } from './ids.js';
+import { nowIso } from './time.js';
+import { createMetadata, patchMetadata } from './validate.js';
+
+export type SessionStatus = 'idle' | 'running' | 'rescheduling' | 'terminated';
+
+/** The agent as the session froze it at creation (SessionAgent on the wire). */
+export type SessionAgent = Omit<Agent, 'created_at' | 'updated_at' | 'archived_at' | 'metadata'>;
+
+export interface SessionUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation: { ephemeral_1h_input_tokens: number; ephemeral_5m_input_tokens: number };
+  server_tool_use?: { web_fetch_requests: number; web_search_requests: number } | null;
+}
+
+export interface Session {
+  type: 'session';
+  id: string;
+  title: string | null;
+  status: SessionStatus;
+  agent: SessionAgent;
+  environment_id: string;
+  metadata: Record<string, string>;
+  vault_ids: string[];
+  resources: Record<string, unknown>[];
+  deployment_id: string | null;
+  budget: Record<string, unknown> | null;
+  outcome_evaluations: Record<string, unknown>[];
+  stats: { active_seconds: number; duration_seconds: number };
+  usage: SessionUsage;
+  created_at: string;
+  updated_at: string;
+  archived_at: string | null;
+}
+
+export interface SessionListQuery {
+  agentId?: string;
+  agentVersion?: number;
+  deploymentId?: string;
+  memoryStoreId?: string;
+  includeArchived: boolean;
+  statuses?: string[];
+  created: { gt?: string; gte?: string; lt?: string; lte?: string };
+  after?: string;
+  before?: string;
+  direction: 'asc' | 'desc';
+  limit: number;
+}
+
+/** Hooks other parts of Paddock attach to sessions (the runtime, resources, sandboxes). */
+export interface SessionHooks {
+  /** Client events were appended: something may now be owed. */
+  wake(sessionId: string): void;
+  /** The session is going away (archive or delete): stop work, release sandboxes. */
+  retire(sessionId: string, reason: 'archived' | 'deleted'): Promise<void>;
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function snapshot(a: Agent): SessionAgent {
+  const { created_at, updated_at, archived_at, metadata, ...rest } = a;
+  return rest;
+}
+
+const EMPTY_USAGE: SessionUsage = {
+  input_tokens: 0,
+  output_tokens: 0,
+  cache_read_input_tokens: 0,
+  cache_creation: { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 },
+};
+
+export class Sessions {
+  hooks: SessionHooks = { wake: () => {}, retire: async () => {} };
+  /** Resource handling (mounts, files, repositories) is plugged in by the resources module. */
+  resolveResources: (input: unknown, sessionId: string) => Promise<Record<string, unknown>[]> = async (input) => {
+    if (input === undefined || input === null) return [];
+    if (!Array.isArray(input)) throw invalid('resources: must be a list');
+    return input as Record<string, unknown>[];
+  };
+  checkVaults: (ids: string[]) => Promise<void> = async () => {};
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly log: EventLog,
+    private readonly bus: SessionBus,
+    private readonly agents: Agents,
+    private readonly environments: Environments,
+  ) {}
+
+  private async resolveAgent(input: unknown): Promise<SessionAgent> {
+    if (typeof input === 'string') {
+      const a = await this.agents.get(input);
+      return snapshot(checkLive(a));
+    }
+    if (!isObj(input)) throw invalid('agent: must be an agent id or an agent reference object');
+    if (input.type !== 'agent' && input.type !== 'agent_with_overrides') throw invalid('agent.type: must be agent or agent_with_overrides');
+    if (typeof input.id !== 'string') throw invalid('agent.id: must be a string');
+    let version: number | undefined;
+    if (input.version !== undefined && input.version !== null) {
+      const v = typeof input.version === 'string' && /^\d+$/.test(input.version) ? Number(input.version) : input.version;
+      if (!Number.isInteger(v) || (v as number) < 1) throw invalid('agent.version: must be a positive integer');
+      version = v as number;
+    }
+    const base = snapshot(checkLive(await this.agents.get(input.id, version)));
+    if (input.type === 'agent') return base;
+    // agent_with_overrides: an omitted field keeps the agent's, a given one replaces it, null clears it.
+    const out = { ...base };
+    if (input.model !== undefined) {
+      if (input.model === null) throw invalid('agent.model: cannot be cleared');
+      out.model = resolveModel(input.model, 'agent.model');
+    }
+    if (input.system !== undefined) out.system = optStr(input.system, 'agent.system', 100_000);
+    if (input.tools !== undefined) out.tools = resolveTools(input.tools, 'agent.tools');
+    if (input.mcp_servers !== undefined) out.mcp_servers = resolveMcpServers(input.mcp_servers, 'agent.mcp_servers');
+    if (input.skills !== undefined) out.skills = resolveSkills(input.skills, 'agent.skills');
+    checkMcpReferences(out.tools, out.mcp_servers, 'agent.tools');
+    return out;
+  }
+
+  async create(input: unknown): Promise<{ session: Session; events: SessionEvent[] }> {
+    if (!isObj(input)) throw invalid('body: must be a JSON object');
+    if (input.agent === undefined) throw invalid('agent: required');
+    if (typeof input.environment_id !== 'string') throw invalid('environment_id: must be a string');
+    const agent = await this.resolveAgent(input.agent);
+    const env = await this.environments.get(input.environment_id);
+    if (env.archived_at) {
+      throw new ApiError(400, 'invalid_request_error', `Environment ${env.id} is archived`, { error_code: 'environment_archived' });
+    }
+    const vaultIds = input.vault_ids ?? [];
+    if (!Array.isArray(vaultIds) || vaultIds.some((v) => typeof v !== 'string') || vaultIds.length > 50) {
+      throw invalid('vault_ids: must be a list of at most 50 vault ids');
+    }
+    await this.checkVaults(vaultIds as string[]);
+    const initial =
+      input.initial_events === undefined || input.initial_events === null
+        ? []
+        : clientEvents(input.initial_events, { field: 'initial_events', allowed: ['user.message', 'user.define_outcome'] });
+    if (initial.length > 50) throw invalid('initial_events: at most 50 events');
+    if (input.budget !== undefined && input.budget !== null) {
+      throw new ApiError(400, 'invalid_request_error', 'budget: this server does not price models, so budgets are not supported', {
+        error_code: 'model_not_budgetable',
+      });
+    }
+    const now = nowIso();
+    const id = newId('session');
+    const session: Session = {
+      type: 'session',
+      id,
+      title: optStr(input.title, 'title', 500),
+      status: 'idle',
+      agent,
+      environment_id: env.id,
+      metadata: createMetadata(input.metadata),
+      vault_ids: vaultIds as string[],
+      resources: await this.resolveResources(input.resources, id),
+      deployment_id: null,
+      budget: null,
+      outcome_evaluations: [],
+      stats: { active_seconds: 0, duration_seconds: 0 },
+      usage: structuredClone(EMPTY_USAGE),
+      created_at: now,
+      updated_at: now,
+      archived_at: null,
+    };
+    await this.db
+      .insertInto('sessions')
+      .values({
+        id,
+        status: 'idle',
+        agent_id: agent.id,
+        agent_version: agent.version,
+        environment_id: env.id,
+        deployment_id: null,
+        last_seq: 0,
+        created_at: now,
+        updated_at: now,
+        archived_at: null,
+        data: JSON.stringify(session),
+      })
+      .execute();
+    const events = initial.length ? await this.log.append(id, initial) : [];
+    if (events.length) this.hooks.wake(id);
+    return { session, events };
+  }
+
+  async get(id: string): Promise<Session> {
+    if (!hasPrefix(id, 'session')) throw notFound('Session', id);
+    const row = await this.db.selectFrom('sessions').select(['data', 'status', 'updated_at', 'archived_at']).where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound('Session', id);
+    return this.fromRow(row);
+  }
+
+  private fromRow(row: { data: string; status: string; updated_at: string; archived_at: string | null }): Session {
+    const s = JSON.parse(row.data) as Session;
+    s.status = row.status as SessionStatus;
+    s.updated_at = row.updated_at;
+    s.archived_at = row.archived_at;
+    s.stats.duration_seconds = Math.max(0, (Date.now() - Date.parse(s.created_at)) / 1000);
+    return s;
+  }
+
+  /** Rewrites the stored session object; `fn` gets the current one and returns the next. */
+  async patch(id: string, fn: (s: Session) => Session | Promise<Session>): Promise<Session> {
+    const cur = await this.get(id);
+    const next = await fn(structuredClone(cur));
+    next.updated_at = nowIso();
+    await this.db.updateTable('sessions').set({ data: JSON.stringify(next), updated_at: next.updated_at }).where('id', '=', id).execute();
+    return { ...next, status: cur.status };
+  }
+
+  async update(id: string, input: unknown): Promise<Session> {
+    if (!isObj(input)) throw invalid('body: must be a JSON object');
+    const cur = await this.get(id);
+    if (cur.archived_at) throw new ApiError(409, 'conflict_error', `Session ${id} is archived`);
+    if (input.vault_ids !== undefined) throw invalid('vault_ids: cannot be changed after a session is created');
+    if (input.budget !== undefined && input.budget !== null) {
+      throw new ApiError(400, 'invalid_request_error', 'budget: can only be set when the session is created', { error_code: 'budget_create_only' });
+    }
+    const changed: Record<string, unknown> = {};
+    const next = await this.patch(id, (s) => {
+      if (input.title !== undefined) {
+        s.title = optStr(input.title, 'title', 500);
+        changed.title = s.title;
+      }
+      if (input.metadata !== undefined) {
+        s.metadata = patchMetadata(s.metadata, input.metadata);
+        changed.metadata = s.metadata;
+      }
+      if (input.agent !== undefined && input.agent !== null) {
+        if (!isObj(input.agent)) throw invalid('agent: must be an object');
+        if (cur.status === 'running') throw new ApiError(409, 'conflict_error', `Session ${id} is running; update its agent while it is idle`);
+        const a = { ...s.agent };
+        if (input.agent.tools !== undefined) a.tools = resolveTools(input.agent.tools, 'agent.tools');
+        if (input.agent.mcp_servers !== undefined) a.mcp_servers = resolveMcpServers(input.agent.mcp_servers, 'agent.mcp_servers');
+        checkMcpReferences(a.tools, a.mcp_servers, 'agent.tools');
+        s.agent = a;
+        changed.agent = a;
+      }
+      return s;
+    });
+    if (Object.keys(changed).length) await this.log.append(id, [{ type: 'session.updated', ...changed }]);
+    return next;
+  }
+
+  async archive(id: string): Promise<Session> {
+    const cur = await this.get(id);
+    if (cur.archived_at) return cur;
+    await this.hooks.retire(id, 'archived');
+    const now = nowIso();
+    await this.db.updateTable('sessions').set({ archived_at: now, updated_at: now }).where('id', '=', id).execute();
+    return this.get(id);
+  }
+
+  async delete(id: string): Promise<{ id: string; type: 'session_deleted' }> {
+    await this.get(id);
+    await this.hooks.retire(id, 'deleted');
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('events').where('session_id', '=', id).execute();
+      await trx.deleteFrom('sessions').where('id', '=', id).execute();
+    });
+    this.bus.deleted(id);
+    return { id, type: 'session_deleted' };
+  }
+
+  async list(q: SessionListQuery): Promise<Session[]> {
+    let query = this.db.selectFrom('sessions').select(['data', 'status', 'updated_at', 'archived_at', 'id']);
+    if (!q.includeArchived) query = query.where('archived_at', 'is', null);
+    if (q.agentId) query = query.where('agent_id', '=', q.agentId);
+    if (q.agentVersion !== undefined) query = query.where('agent_version', '=', q.agentVersion);
+    if (q.deploymentId) query = query.where('deployment_id', '=', q.deploymentId);
+    if (q.memoryStoreId) query = query.where('data', 'like', `%"memory_store_id":${JSON.stringify(q.memoryStoreId)}%`);
+    if (q.statuses?.length) query = query.where('status', 'in', q.statuses);
+    if (q.created.gt) query = query.where('created_at', '>', q.created.gt);
+    if (q.created.gte) query = query.where('created_at', '>=', q.created.gte);
+    if (q.created.lt) query = query.where('created_at', '<', q.created.lt);
+    if (q.created.lte) query = query.where('created_at', '<=', q.created.lte);
+    if (q.after) query = query.where('id', '>', q.after);
+    if (q.before) query = query.where('id', '<', q.before);
+    const rows = await query.orderBy('id', q.direction).limit(q.limit).execute();
+    return rows.map((r) => this.fromRow(r));
+  }
+
+  /** Validates and appends client events, then wakes the runtime. */
+  async sendEvents(id: string, body: unknown): Promise<SessionEvent[]> {
+    const events = clientEvents(body);
+    const s = await this.get(id);
+    if (s.archived_at) throw new ApiError(409, 'conflict_error', `Session ${id} is archived and accepts no events`);
+    if (s.status === 'terminated') throw new ApiError(409, 'conflict_error', `Session ${id} is terminated and accepts no events`);
+    const stored = await this.log.append(id, events as NewEvent[]);
+    this.hooks.wake(id);
+    return stored;
+  }
+}
+
+function checkLive(a: Agent): Agent {
+  if (a.archived_at) throw invalid(`Agent ${a.id} is archived; sessions cannot use it`);
+  return a;
+}

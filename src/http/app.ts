@@ -1,0 +1,89 @@
+import cors from '@fastify/cors';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { AppContext, Principal } from '../context.js';
+import { ApiError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { sendError, toApiError } from './errors.js';
+import { registerRoutes } from './routes/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+function bearer(req: FastifyRequest): string | undefined {
+  const key = req.headers['x-api-key'];
+  if (typeof key === 'string' && key) return key;
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    if (m) return m[1].trim();
+  }
+  return undefined;
+}
+
+/** Builds the Fastify app: transport rules (auth, errors, request ids, CORS, bodies) and the routes. */
+export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: ctx.log as unknown as FastifyBaseLogger,
+    genReqId: () => newId('request'),
+    bodyLimit: ctx.config.maxBodyBytes,
+    disableRequestLogging: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  });
+
+  await app.register(cors, {
+    origin: true,
+    credentials: true,
+    allowedHeaders: '*',
+    exposedHeaders: ['request-id', 'x-should-retry', 'retry-after'],
+    methods: ['GET', 'POST', 'DELETE', 'PATCH', 'PUT', 'OPTIONS'],
+  });
+
+  // Action POSTs arrive with no body (and sometimes a JSON content-type): treat empty as absent.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(/^application\/([\w.-]+\+)?json/, { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ApiError(400, 'invalid_request_error', 'Request body is not valid JSON.'), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('request-id', req.id);
+    if (req.method === 'OPTIONS' || !req.url.startsWith('/v1/')) return;
+    const token = bearer(req);
+    if (token) {
+      for (const auth of ctx.authenticators) {
+        const p = await auth(token);
+        if (p) {
+          req.principal = p;
+          return;
+        }
+      }
+    }
+    throw new ApiError(401, 'authentication_error', token ? 'Invalid API key.' : 'Missing API key: send it as x-api-key or Authorization: Bearer.');
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    req.log[level]({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const api = toApiError(err);
+    if (api.status >= 500) req.log.error({ err }, 'unhandled error');
+    return sendError(reply, req, api);
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, req, new ApiError(404, 'not_found_error', `No route for ${req.method} ${req.url.split('?')[0]}`)),
+  );
+
+  await registerRoutes(app, ctx);
+  return app;
+}

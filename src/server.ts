@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.js';
+import { buildDomain, type AppContext } from './context.js';
+import { InProcessBus } from './fanout/bus.js';
+import { buildApp } from './http/app.js';
+import { openStore } from './store/db.js';
+import path from 'node:path';
+
+export interface Paddock {
+  ctx: AppContext;
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts Paddock: store, domain, background workers, HTTP. Feature modules that need start-up
+ * work (the runtime, sandboxes, schedulers) attach themselves in `startFeatures`.
+ */
+export async function startPaddock(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<Paddock> {
+  const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'paddock.db') });
+  const bus = new InProcessBus();
+  const ctx = buildDomain(config, log, store, bus);
+  await startFeatures(ctx);
+  const app = await buildApp(ctx);
+  const address = await app.listen({ port: config.port, host: config.host });
+  log.info({ address, storage: store.dialect }, 'paddock listening');
+  let closing: Promise<void> | undefined;
+  return {
+    ctx,
+    app,
+    url: address,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        for (const fn of [...ctx.onClose].reverse()) await fn();
+        await bus.close();
+        await store.close();
+      })()),
+  };
+}
+
+/** Where features that run in the background are started; each registers its own shutdown. */
+async function startFeatures(_ctx: AppContext): Promise<void> {}

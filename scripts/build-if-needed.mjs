@@ -1,7 +1,7 @@
 // Rebuilds dist/ when any file under src/ is newer than the last build, so `npm start` and
 // `npm test` always run the current code without a separate build step.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 function newest(dir) {
@@ -16,6 +16,12 @@ function newest(dir) {
 const stamp = 'dist/.build-stamp';
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
 if (newest('src') > built || statSync('tsconfig.json').mtimeMs > built) {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
-  execFileSync(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(stamp)}, String(Date.now()))`]);
+  try {
+    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  } catch {
+    // tsc still emits JavaScript when types are wrong; `npm test` type-checks strictly on its own,
+    // so here a type error is reported without stopping the build.
+    process.stderr.write('build-if-needed: type errors above (JavaScript was emitted anyway)\n');
+  }
+  writeFileSync(stamp, String(Date.now()));
 }

@@ -27,6 +27,13 @@ const STATUS_OF: Record<string, string> = {
   'session.status_terminated': 'terminated',
 };
 
+/** Rolls back a repeated deduplicated append (its sequence numbers must not be spent). */
+class AlreadyAppended extends Error {
+  constructor(readonly events: SessionEvent[]) {
+    super('already appended');
+  }
+}
+
 export interface ListEventsQuery {
   limit: number;
   order: 'asc' | 'desc';
@@ -56,16 +63,9 @@ export class EventLog {
   async append(sessionId: string, events: NewEvent[], opts: { dedupeKey?: string; threadId?: string } = {}): Promise<SessionEvent[]> {
     if (events.length === 0) return [];
     const result = await this.db.transaction().execute(async (trx) => {
-      if (opts.dedupeKey) {
-        const existing = await trx
-          .selectFrom('events')
-          .select(['seq', 'data'])
-          .where('session_id', '=', sessionId)
-          .where('dedupe_key', 'like', `${opts.dedupeKey}#%`)
-          .orderBy('seq')
-          .execute();
-        if (existing.length > 0) return { events: existing.map((r) => JSON.parse(r.data) as SessionEvent), lastSeq: 0 };
-      }
+      // Allocating the sequence numbers first takes the session row's write lock, so that two
+      // nodes making the same deduplicated append cannot both pass the check below (Postgres), and
+      // the transaction starts as a writer (SQLite: waits for a busy writer instead of failing).
       const now = nowIso();
       const statusEvent = [...events].reverse().find((e) => STATUS_OF[e.type]);
       const row = await trx
@@ -79,6 +79,16 @@ export class EventLog {
         .returning('last_seq')
         .executeTakeFirst();
       if (!row) throw new Error(`append to unknown session ${sessionId}`);
+      if (opts.dedupeKey) {
+        const existing = await trx
+          .selectFrom('events')
+          .select(['seq', 'data'])
+          .where('session_id', '=', sessionId)
+          .where('dedupe_key', 'like', `${opts.dedupeKey}#%`)
+          .orderBy('seq')
+          .execute();
+        if (existing.length > 0) throw new AlreadyAppended(existing.map((r) => JSON.parse(r.data) as SessionEvent));
+      }
       const first = Number(row.last_seq) - events.length + 1;
       const stored: SessionEvent[] = events.map((e) => {
         const { type, ...rest } = e;
@@ -100,6 +110,9 @@ export class EventLog {
         )
         .execute();
       return { events: stored, lastSeq: first + events.length - 1 };
+    }).catch((err: unknown) => {
+      if (err instanceof AlreadyAppended) return { events: err.events, lastSeq: 0 };
+      throw err;
     });
     if (result.lastSeq > 0) this.bus.appended(sessionId, result.lastSeq);
     return result.events;

@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import SQLite from 'better-sqlite3';
-import { FileMigrationProvider, Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { postgresPool, useByteOrder } from './postgres.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -23,8 +23,7 @@ export async function openStore(opts: { databaseUrl?: string; sqlitePath: string
   let dialect: Dialect;
   if (opts.databaseUrl && /^postgres(ql)?:\/\//.test(opts.databaseUrl)) {
     dialect = 'postgres';
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(opts.databaseUrl) }) });
   } else {
     dialect = 'sqlite';
     await fs.mkdir(path.dirname(opts.sqlitePath), { recursive: true });
@@ -36,12 +35,26 @@ export async function openStore(opts: { databaseUrl?: string; sqlitePath: string
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
   await migrate(db);
+  if (dialect === 'postgres') await useByteOrder(db);
   return { db, dialect, close: () => db.destroy() };
 }
 
+/**
+ * Every file in `migrations/`, by filename order. Unlike Kysely's FileMigrationProvider, the
+ * import happens here, so that a test runner that compiles TypeScript on the fly loads them too.
+ */
+const migrationFiles: MigrationProvider = {
+  async getMigrations() {
+    const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+    const files = (await fs.readdir(dir)).filter((f) => /\.(js|ts)$/.test(f) && !f.endsWith('.d.ts')).sort();
+    const migrations: Record<string, Migration> = {};
+    for (const f of files) migrations[f.replace(/\.(js|ts)$/, '')] = (await import(pathToFileURL(path.join(dir, f)).href)) as Migration;
+    return migrations;
+  },
+};
+
 export async function migrate(db: Kysely<any>): Promise<void> {
-  const migrationFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
-  const migrator = new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder }) });
+  const migrator = new Migrator({ db, provider: migrationFiles });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

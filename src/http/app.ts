@@ -31,6 +31,15 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     bodyLimit: ctx.config.maxBodyBytes,
     disableRequestLogging: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // The router rejects some URLs before any hook runs; answer those in the API's envelope too.
+    frameworkErrors: (err, req, reply) => {
+      reply.header('request-id', req.id);
+      const api =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new ApiError(404, 'not_found_error', 'No such resource: a path parameter is too long to be an id.')
+          : new ApiError(400, 'invalid_request_error', 'The URL is not validly encoded.');
+      return sendError(reply, req, api);
+    },
   });
 
   await app.register(cors, {
@@ -46,11 +55,15 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.addContentTypeParser(/^application\/([\w.-]+\+)?json/, { parseAs: 'string' }, (_req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch {
-      done(new ApiError(400, 'invalid_request_error', 'Request body is not valid JSON.'), undefined);
+      return done(new ApiError(400, 'invalid_request_error', 'Request body is not valid JSON.'), undefined);
     }
+    // A literal `null` would otherwise pass for "no body" (`req.body ?? {}`) and update nothing.
+    if (parsed === null) return done(new ApiError(400, 'invalid_request_error', 'body: must be a JSON object'), undefined);
+    done(null, parsed);
   });
 
   app.addHook('onRequest', async (req, reply) => {

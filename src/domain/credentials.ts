@@ -1,0 +1,578 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import { probeMcp, refreshGrant, type OAuthRefreshConfig, type ProbeResult, type RefreshResult } from '../vault/oauth.js';
+import type { SecretBox } from '../vault/crypto.js';
+import { optStr } from './agent-config.js';
+import { ApiError, invalid, notFound } from './errors.js';
+import { hasPrefix, newId } from './ids.js';
+import { nowIso, parseIso } from './time.js';
+import { createMetadata, patchMetadata } from './validate.js';
+import type { Vaults } from './vaults.js';
+
+export interface CredentialsTable {
+  id: string;
+  vault_id: string;
+  auth_type: string;
+  key: string;
+  created_at: string;
+  updated_at: string;
+  archived_at: string | null;
+  /** The sealed CredentialSecrets (src/vault/crypto.ts); null once archived. */
+  secret: string | null;
+  data: string;
+}
+
+declare module '../store/schema.js' {
+  interface Database {
+    credentials: CredentialsTable;
+  }
+}
+
+type TokenEndpointAuth = { type: 'none' } | { type: 'client_secret_basic' } | { type: 'client_secret_post' };
+export type CredentialNetworking = { type: 'unrestricted' } | { type: 'limited'; allowed_hosts: string[] };
+
+/** The public half of a credential's auth: what responses show. */
+export type CredentialAuth =
+  | {
+      type: 'mcp_oauth';
+      mcp_server_url: string;
+      expires_at: string | null;
+      refresh: (OAuthRefreshConfig & { token_endpoint_auth: TokenEndpointAuth; resource: string | null; scope: string | null }) | null;
+    }
+  | { type: 'static_bearer'; mcp_server_url: string }
+  | {
+      type: 'environment_variable';
+      secret_name: string;
+      injection_location: { body: boolean; header: boolean };
+      networking: CredentialNetworking;
+    };
+
+/** The write-only half, kept only sealed. */
+export interface CredentialSecrets {
+  access_token?: string;
+  refresh_token?: string;
+  client_secret?: string;
+  token?: string;
+  secret_value?: string;
+}
+
+export interface Credential {
+  type: 'vault_credential';
+  id: string;
+  vault_id: string;
+  display_name: string | null;
+  metadata: Record<string, string>;
+  auth: CredentialAuth;
+  created_at: string;
+  updated_at: string;
+  archived_at: string | null;
+}
+
+export interface CredentialValidation {
+  type: 'vault_credential_validation';
+  credential_id: string;
+  vault_id: string;
+  validated_at: string;
+  status: 'valid' | 'invalid' | 'unknown';
+  has_refresh_token: boolean;
+  mcp_probe: ProbeResult | null;
+  refresh: { status: RefreshResult['status'] | 'no_refresh_token'; http_response: RefreshResult['http_response'] } | null;
+}
+
+/** What the MCP client and the egress proxy get for a session (decrypted; never leave the server). */
+export interface McpCredential {
+  credentialId: string;
+  vaultId: string;
+  type: 'mcp_oauth' | 'static_bearer';
+  mcpServerUrl: string;
+  /** The bearer token to send; an OAuth token close to expiry is refreshed (and stored) first. */
+  accessToken(): Promise<string>;
+}
+
+export interface EnvironmentVariableCredential {
+  credentialId: string;
+  vaultId: string;
+  secretName: string;
+  secretValue: string;
+  injectionLocation: { body: boolean; header: boolean };
+  networking: CredentialNetworking;
+}
+
+export interface SessionCredentials {
+  /** The credential for an MCP server URL: the first vault in `vault_ids` that has one wins. */
+  mcp(url: string): McpCredential | undefined;
+  environmentVariables: EnvironmentVariableCredential[];
+}
+
+export const MAX_CREDENTIALS_PER_VAULT = 20;
+const MAX_SECRET = 16_384;
+const MAX_HOSTS = 16;
+const HOST_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+const FIELDS: Record<CredentialAuth['type'], string[]> = {
+  mcp_oauth: ['type', 'access_token', 'mcp_server_url', 'expires_at', 'refresh'],
+  static_bearer: ['type', 'token', 'mcp_server_url'],
+  environment_variable: ['type', 'secret_name', 'secret_value', 'networking', 'injection_location'],
+};
+const REFRESH_FIELDS = ['client_id', 'refresh_token', 'token_endpoint', 'token_endpoint_auth', 'resource', 'scope'];
+const REFRESH_SOON_MS = 60_000;
+
+// Validation messages name the field and never the value: values here are secrets.
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function obj(v: unknown, field: string): Record<string, unknown> {
+  if (!isObj(v)) throw invalid(`${field}: must be an object`);
+  return v;
+}
+
+function onlyKeys(o: Record<string, unknown>, allowed: string[], field: string, what: string): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw invalid(`${field}.${k}: not a field of ${what}`);
+}
+
+function secret(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw invalid(`${field}: must be a non-empty string`);
+  if (v.length > MAX_SECRET) throw invalid(`${field}: must be at most ${MAX_SECRET} characters`);
+  return v;
+}
+
+function url(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length > 2048) throw invalid(`${field}: must be an http or https URL`);
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw invalid(`${field}: must be an http or https URL`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw invalid(`${field}: must be an http or https URL`);
+  return v;
+}
+
+function plainStr(v: unknown, field: string, max = 2048): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw invalid(`${field}: must be a string of 1-${max} characters`);
+  return v;
+}
+
+function expiresAt(v: unknown, field: string): string | null {
+  if (v === undefined || v === null) return null;
+  const d = typeof v === 'string' ? parseIso(v) : undefined;
+  if (!d) throw invalid(`${field}: must be an RFC 3339 timestamp`);
+  if (d.getTime() <= Date.now()) throw invalid(`${field}: must be in the future`);
+  return d.toISOString();
+}
+
+function endpointAuth(v: unknown, field: string, secrets: CredentialSecrets, current?: TokenEndpointAuth): TokenEndpointAuth {
+  const o = obj(v, field);
+  if (o.type === 'none') {
+    onlyKeys(o, ['type'], field, 'token_endpoint_auth none');
+    delete secrets.client_secret;
+    return { type: 'none' };
+  }
+  if (o.type !== 'client_secret_basic' && o.type !== 'client_secret_post') {
+    throw invalid(`${field}.type: must be none, client_secret_basic or client_secret_post`);
+  }
+  onlyKeys(o, ['type', 'client_secret'], field, `token_endpoint_auth ${o.type}`);
+  // On update the secret may be omitted when the method already had one.
+  const keep = current && current.type !== 'none' && (o.client_secret === undefined || o.client_secret === null) && secrets.client_secret;
+  if (!keep) secrets.client_secret = secret(o.client_secret, `${field}.client_secret`);
+  return { type: o.type };
+}
+
+function networking(v: unknown, field: string): CredentialNetworking {
+  const o = obj(v, field);
+  if (o.type === 'unrestricted') {
+    onlyKeys(o, ['type'], field, 'unrestricted networking');
+    return { type: 'unrestricted' };
+  }
+  if (o.type !== 'limited') throw invalid(`${field}.type: must be unrestricted or limited`);
+  onlyKeys(o, ['type', 'allowed_hosts'], field, 'limited networking');
+  const hosts = o.allowed_hosts;
+  if (!Array.isArray(hosts) || hosts.length === 0 || hosts.length > MAX_HOSTS) {
+    throw invalid(`${field}.allowed_hosts: must list 1-${MAX_HOSTS} hosts`);
+  }
+  hosts.forEach((h, i) => {
+    if (typeof h !== 'string' || h.length > 253 || !HOST_RE.test(h)) {
+      throw invalid(`${field}.allowed_hosts.${i}: must be a bare host name, an IPv4 address or a *.wildcard`);
+    }
+  });
+  return { type: 'limited', allowed_hosts: hosts as string[] };
+}
+
+/** Create: omitted → both true; a given object → omitted fields false. Update: fields merge. */
+function injectionLocation(v: unknown, field: string, current?: { body: boolean; header: boolean }): { body: boolean; header: boolean } {
+  if (v === undefined) return current ?? { body: true, header: true };
+  const o = obj(v, field);
+  onlyKeys(o, ['body', 'header'], field, 'injection_location');
+  const out = { ...(current ?? { body: false, header: false }) };
+  for (const k of ['body', 'header'] as const) {
+    if (o[k] === undefined) continue;
+    if (typeof o[k] !== 'boolean') throw invalid(`${field}.${k}: must be a boolean (omit it to leave it unchanged)`);
+    out[k] = o[k] as boolean;
+  }
+  if (!out.body && !out.header) throw invalid(`${field}: at least one of body and header must be true`);
+  return out;
+}
+
+function parseCreateAuth(input: unknown): { auth: CredentialAuth; secrets: CredentialSecrets } {
+  const a = obj(input, 'auth');
+  const type = a.type;
+  if (type !== 'mcp_oauth' && type !== 'static_bearer' && type !== 'environment_variable') {
+    throw invalid('auth.type: must be mcp_oauth, static_bearer or environment_variable');
+  }
+  onlyKeys(a, FIELDS[type], 'auth', type);
+  const secrets: CredentialSecrets = {};
+  if (type === 'static_bearer') {
+    secrets.token = secret(a.token, 'auth.token');
+    return { auth: { type, mcp_server_url: url(a.mcp_server_url, 'auth.mcp_server_url') }, secrets };
+  }
+  if (type === 'environment_variable') {
+    if (typeof a.secret_name !== 'string' || !ENV_NAME_RE.test(a.secret_name)) {
+      throw invalid('auth.secret_name: must be an environment variable name (letters, digits and _, not starting with a digit)');
+    }
+    secrets.secret_value = secret(a.secret_value, 'auth.secret_value');
+    if (a.networking === undefined || a.networking === null) throw invalid('auth.networking: required');
+    return {
+      auth: {
+        type,
+        secret_name: a.secret_name,
+        injection_location: injectionLocation(a.injection_location, 'auth.injection_location'),
+        networking: networking(a.networking, 'auth.networking'),
+      },
+      secrets,
+    };
+  }
+  secrets.access_token = secret(a.access_token, 'auth.access_token');
+  let refresh: Extract<CredentialAuth, { type: 'mcp_oauth' }>['refresh'] = null;
+  if (a.refresh !== undefined && a.refresh !== null) {
+    const r = obj(a.refresh, 'auth.refresh');
+    onlyKeys(r, REFRESH_FIELDS, 'auth.refresh', 'refresh');
+    secrets.refresh_token = secret(r.refresh_token, 'auth.refresh.refresh_token');
+    refresh = {
+      client_id: plainStr(r.client_id, 'auth.refresh.client_id', 1024),
+      token_endpoint: url(r.token_endpoint, 'auth.refresh.token_endpoint'),
+      token_endpoint_auth: endpointAuth(r.token_endpoint_auth, 'auth.refresh.token_endpoint_auth', secrets),
+      resource: r.resource === undefined || r.resource === null ? null : plainStr(r.resource, 'auth.refresh.resource'),
+      scope: optStr(r.scope, 'auth.refresh.scope', 2048),
+    };
+  }
+  return {
+    auth: { type, mcp_server_url: url(a.mcp_server_url, 'auth.mcp_server_url'), expires_at: expiresAt(a.expires_at, 'auth.expires_at'), refresh },
+    secrets,
+  };
+}
+
+/** Keys and endpoint identity cannot change; sending the same value again is allowed. */
+function immutable(given: unknown, current: unknown, field: string): void {
+  if (given !== undefined && given !== current) {
+    throw invalid(`${field}: cannot be changed; archive this credential and create a new one`);
+  }
+}
+
+function applyUpdateAuth(input: unknown, cur: CredentialAuth, secrets: CredentialSecrets): CredentialAuth {
+  const a = obj(input, 'auth');
+  if (a.type !== cur.type) throw invalid(`auth.type: a credential's type cannot change (this one is ${cur.type})`);
+  onlyKeys(a, FIELDS[cur.type], 'auth', cur.type);
+  if (cur.type === 'static_bearer') {
+    immutable(a.mcp_server_url, cur.mcp_server_url, 'auth.mcp_server_url');
+    if (a.token !== undefined && a.token !== null) secrets.token = secret(a.token, 'auth.token');
+    return cur;
+  }
+  if (cur.type === 'environment_variable') {
+    immutable(a.secret_name, cur.secret_name, 'auth.secret_name');
+    if (a.secret_value !== undefined && a.secret_value !== null) secrets.secret_value = secret(a.secret_value, 'auth.secret_value');
+    return {
+      ...cur,
+      networking: a.networking === undefined || a.networking === null ? cur.networking : networking(a.networking, 'auth.networking'),
+      injection_location: injectionLocation(a.injection_location, 'auth.injection_location', cur.injection_location),
+    };
+  }
+  immutable(a.mcp_server_url, cur.mcp_server_url, 'auth.mcp_server_url');
+  const next = { ...cur };
+  if (a.access_token !== undefined && a.access_token !== null) secrets.access_token = secret(a.access_token, 'auth.access_token');
+  if (a.expires_at !== undefined) next.expires_at = expiresAt(a.expires_at, 'auth.expires_at');
+  if (a.refresh === null) {
+    next.refresh = null;
+    delete secrets.refresh_token;
+    delete secrets.client_secret;
+  } else if (a.refresh !== undefined) {
+    const r = obj(a.refresh, 'auth.refresh');
+    onlyKeys(r, REFRESH_FIELDS, 'auth.refresh', 'refresh');
+    if (!cur.refresh) throw invalid('auth.refresh: this credential has no refresh configuration; archive it and create one with refresh');
+    immutable(r.client_id, cur.refresh.client_id, 'auth.refresh.client_id');
+    immutable(r.token_endpoint, cur.refresh.token_endpoint, 'auth.refresh.token_endpoint');
+    const refresh = { ...cur.refresh };
+    if (r.refresh_token !== undefined && r.refresh_token !== null) secrets.refresh_token = secret(r.refresh_token, 'auth.refresh.refresh_token');
+    if (r.scope !== undefined) refresh.scope = optStr(r.scope, 'auth.refresh.scope', 2048);
+    if (r.resource !== undefined) refresh.resource = r.resource === null ? null : plainStr(r.resource, 'auth.refresh.resource');
+    if (r.token_endpoint_auth !== undefined && r.token_endpoint_auth !== null) {
+      refresh.token_endpoint_auth = endpointAuth(r.token_endpoint_auth, 'auth.refresh.token_endpoint_auth', secrets, cur.refresh.token_endpoint_auth);
+    }
+    next.refresh = refresh;
+  }
+  return next;
+}
+
+function keyOf(auth: CredentialAuth): string {
+  return auth.type === 'environment_variable' ? `env:${auth.secret_name}` : `mcp:${auth.mcp_server_url}`;
+}
+
+function duplicate(auth: CredentialAuth): ApiError {
+  const what = auth.type === 'environment_variable' ? `secret_name ${auth.secret_name}` : 'this mcp_server_url';
+  return new ApiError(409, 'conflict_error', `This vault already has an active credential for ${what}; archive it first`);
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
+
+function body(v: unknown): Record<string, unknown> {
+  if (!isObj(v)) throw invalid('body: must be a JSON object');
+  return v;
+}
+
+export class Credentials {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly vaults: Vaults,
+    private readonly box: SecretBox,
+  ) {
+    vaults.credentialHooks = {
+      archiveAll: async (vaultId) => {
+        const now = nowIso();
+        const rows = await this.db.selectFrom('credentials').select('data').where('vault_id', '=', vaultId).where('archived_at', 'is', null).execute();
+        for (const r of rows) await this.save({ ...(JSON.parse(r.data) as Credential), archived_at: now, updated_at: now }, null);
+      },
+      deleteAll: async (vaultId) => {
+        await this.db.deleteFrom('credentials').where('vault_id', '=', vaultId).execute();
+      },
+    };
+  }
+
+  private seal(id: string, secrets: CredentialSecrets): string {
+    return this.box.sealJson(secrets, `credential:${id}`);
+  }
+
+  private async secretsOf(id: string): Promise<CredentialSecrets> {
+    const row = await this.db.selectFrom('credentials').select('secret').where('id', '=', id).executeTakeFirst();
+    return row?.secret ? this.box.openJson<CredentialSecrets>(row.secret, `credential:${id}`) : {};
+  }
+
+  private async save(c: Credential, secrets: CredentialSecrets | null): Promise<Credential> {
+    await this.db
+      .updateTable('credentials')
+      .set({ updated_at: c.updated_at, archived_at: c.archived_at, secret: secrets ? this.seal(c.id, secrets) : null, data: JSON.stringify(c) })
+      .where('id', '=', c.id)
+      .execute();
+    return c;
+  }
+
+  async create(vaultId: string, input: unknown): Promise<Credential> {
+    const b = body(input);
+    const vault = await this.vaults.get(vaultId);
+    if (vault.archived_at) throw invalid(`Vault ${vaultId} is archived`);
+    if (b.auth === undefined) throw invalid('auth: required');
+    const { auth, secrets } = parseCreateAuth(b.auth);
+    const now = nowIso();
+    const cred: Credential = {
+      type: 'vault_credential',
+      id: newId('credential'),
+      vault_id: vault.id,
+      display_name: optStr(b.display_name, 'display_name', 255),
+      metadata: createMetadata(b.metadata),
+      auth,
+      created_at: now,
+      updated_at: now,
+      archived_at: null,
+    };
+    const active = this.db.selectFrom('credentials').where('vault_id', '=', vault.id).where('archived_at', 'is', null);
+    if (await active.select('id').where('key', '=', keyOf(auth)).executeTakeFirst()) throw duplicate(auth);
+    const { n } = await active.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    if (Number(n) >= MAX_CREDENTIALS_PER_VAULT) {
+      throw invalid(`A vault holds at most ${MAX_CREDENTIALS_PER_VAULT} active credentials; archive one first`);
+    }
+    try {
+      await this.db
+        .insertInto('credentials')
+        .values({
+          id: cred.id,
+          vault_id: vault.id,
+          auth_type: auth.type,
+          key: keyOf(auth),
+          created_at: now,
+          updated_at: now,
+          archived_at: null,
+          secret: this.seal(cred.id, secrets),
+          data: JSON.stringify(cred),
+        })
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw duplicate(auth);
+      throw err;
+    }
+    return cred;
+  }
+
+  async get(vaultId: string, id: string): Promise<Credential> {
+    if (!hasPrefix(id, 'credential') || !hasPrefix(vaultId, 'vault')) throw notFound('Credential', id);
+    const row = await this.db.selectFrom('credentials').select('data').where('id', '=', id).where('vault_id', '=', vaultId).executeTakeFirst();
+    if (!row) throw notFound('Credential', id);
+    return JSON.parse(row.data) as Credential;
+  }
+
+  async update(vaultId: string, id: string, input: unknown): Promise<Credential> {
+    const b = body(input);
+    const cur = await this.get(vaultId, id);
+    if (cur.archived_at) throw invalid(`Credential ${id} is archived; create a new one`);
+    const secrets = await this.secretsOf(id);
+    const next: Credential = { ...cur };
+    if (b.auth !== undefined && b.auth !== null) next.auth = applyUpdateAuth(b.auth, cur.auth, secrets);
+    if (b.display_name !== undefined) next.display_name = optStr(b.display_name, 'display_name', 255);
+    if (b.metadata !== undefined) next.metadata = patchMetadata(cur.metadata, b.metadata);
+    next.updated_at = nowIso();
+    return this.save(next, secrets);
+  }
+
+  /** Archiving is terminal, purges the secret and frees the key for a replacement. */
+  async archive(vaultId: string, id: string): Promise<Credential> {
+    const cur = await this.get(vaultId, id);
+    if (cur.archived_at) return cur;
+    const now = nowIso();
+    return this.save({ ...cur, archived_at: now, updated_at: now }, null);
+  }
+
+  async delete(vaultId: string, id: string): Promise<{ id: string; type: 'vault_credential_deleted' }> {
+    await this.get(vaultId, id);
+    await this.db.deleteFrom('credentials').where('id', '=', id).execute();
+    return { id, type: 'vault_credential_deleted' };
+  }
+
+  async list(
+    vaultId: string,
+    q: { includeArchived: boolean; after?: string; before?: string; direction: 'asc' | 'desc'; limit: number },
+  ): Promise<Credential[]> {
+    await this.vaults.get(vaultId);
+    let query = this.db.selectFrom('credentials').select('data').where('vault_id', '=', vaultId);
+    if (!q.includeArchived) query = query.where('archived_at', 'is', null);
+    if (q.after) query = query.where('id', '>', q.after);
+    if (q.before) query = query.where('id', '<', q.before);
+    const rows = await query.orderBy('id', q.direction).limit(q.limit).execute();
+    return rows.map((r) => JSON.parse(r.data) as Credential);
+  }
+
+  /** Runs the refresh grant and stores what it returns (a rotated refresh token included). */
+  private async refresh(cred: Credential, secrets: CredentialSecrets): Promise<RefreshResult> {
+    if (cred.auth.type !== 'mcp_oauth' || !cred.auth.refresh || !secrets.refresh_token) return { status: 'failed', http_response: null };
+    const result = await refreshGrant(cred.auth.refresh, { refresh_token: secrets.refresh_token, client_secret: secrets.client_secret });
+    if (result.status === 'succeeded' && result.tokens) {
+      secrets.access_token = result.tokens.access_token;
+      if (result.tokens.refresh_token) secrets.refresh_token = result.tokens.refresh_token;
+      const auth = { ...cred.auth, expires_at: result.tokens.expires_at };
+      await this.save({ ...cred, auth, updated_at: nowIso() }, secrets);
+    }
+    return result;
+  }
+
+  /**
+   * `mcp_oauth_validate`: probes the MCP server with the stored token; when the server refuses
+   * it (or it has expired) and a refresh is configured, runs the refresh grant and probes again.
+   */
+  async validate(vaultId: string, id: string): Promise<CredentialValidation> {
+    const cred = await this.get(vaultId, id);
+    if (cred.archived_at) throw invalid(`Credential ${id} is archived`);
+    if (cred.auth.type === 'environment_variable') throw invalid('mcp_oauth_validate applies to MCP credentials (mcp_oauth or static_bearer)');
+    const secrets = await this.secretsOf(id);
+    const token = (cred.auth.type === 'mcp_oauth' ? secrets.access_token : secrets.token) ?? '';
+    let probe = await probeMcp(cred.auth.mcp_server_url, token);
+    let refresh: CredentialValidation['refresh'] = null;
+    const refused = probe.http_response !== null && [401, 403].includes(probe.http_response.status_code);
+    const expired = cred.auth.type === 'mcp_oauth' && cred.auth.expires_at !== null && Date.parse(cred.auth.expires_at) <= Date.now();
+    if (cred.auth.type === 'mcp_oauth' && (refused || expired)) {
+      if (!cred.auth.refresh || !secrets.refresh_token) {
+        refresh = { status: 'no_refresh_token', http_response: null };
+      } else {
+        const r = await this.refresh(cred, secrets);
+        refresh = { status: r.status, http_response: r.http_response };
+        if (r.status === 'succeeded' && secrets.access_token) probe = await probeMcp(cred.auth.mcp_server_url, secrets.access_token);
+      }
+    }
+    const code = probe.http_response?.status_code;
+    const status = code === undefined ? 'unknown' : code >= 200 && code < 300 ? 'valid' : code === 401 || code === 403 ? 'invalid' : 'unknown';
+    return {
+      type: 'vault_credential_validation',
+      credential_id: cred.id,
+      vault_id: cred.vault_id,
+      validated_at: nowIso(),
+      status: refresh && refresh.status !== 'succeeded' && status !== 'valid' ? 'invalid' : status,
+      has_refresh_token: Boolean(secrets.refresh_token),
+      mcp_probe: probe,
+      refresh,
+    };
+  }
+
+  /**
+   * The decrypted credentials a session may use, for the MCP client (by `mcp_server_url`) and the
+   * egress proxy (environment variables). Vault order matters: the first vault with a key wins.
+   */
+  async resolveForSession(vaultIds: string[]): Promise<SessionCredentials> {
+    const mcp = new Map<string, McpCredential>();
+    const env = new Map<string, EnvironmentVariableCredential>();
+    for (const vaultId of vaultIds) {
+      const rows = await this.db
+        .selectFrom('credentials')
+        .select(['id', 'data', 'secret'])
+        .where('vault_id', '=', vaultId)
+        .where('archived_at', 'is', null)
+        .orderBy('id', 'asc')
+        .execute();
+      for (const row of rows) {
+        const cred = JSON.parse(row.data) as Credential;
+        const a = cred.auth;
+        if (!row.secret) continue;
+        if (a.type === 'environment_variable') {
+          if (env.has(a.secret_name)) continue;
+          const s = this.box.openJson<CredentialSecrets>(row.secret, `credential:${cred.id}`);
+          env.set(a.secret_name, {
+            credentialId: cred.id,
+            vaultId,
+            secretName: a.secret_name,
+            secretValue: s.secret_value ?? '',
+            injectionLocation: a.injection_location,
+            networking: a.networking,
+          });
+        } else if (!mcp.has(a.mcp_server_url)) {
+          mcp.set(a.mcp_server_url, {
+            credentialId: cred.id,
+            vaultId,
+            type: a.type,
+            mcpServerUrl: a.mcp_server_url,
+            accessToken: () => this.currentToken(vaultId, cred.id),
+          });
+        }
+      }
+    }
+    return { mcp: (u) => mcp.get(u), environmentVariables: [...env.values()] };
+  }
+
+  private async currentToken(vaultId: string, id: string): Promise<string> {
+    const cred = await this.get(vaultId, id);
+    if (cred.archived_at) throw new Error(`credential ${id} was archived`);
+    const secrets = await this.secretsOf(id);
+    if (cred.auth.type === 'static_bearer') return secrets.token ?? '';
+    if (cred.auth.type === 'mcp_oauth' && cred.auth.expires_at && Date.parse(cred.auth.expires_at) - Date.now() < REFRESH_SOON_MS) {
+      await this.refresh(cred, secrets);
+    }
+    return secrets.access_token ?? '';
+  }
+
+  /** Re-seals every stored secret with the box's current key (master key rotation). */
+  static async reseal(db: Kysely<Database>, from: SecretBox, to: SecretBox): Promise<number> {
+    const rows = await db.selectFrom('credentials').select(['id', 'secret']).where('secret', 'is not', null).execute();
+    for (const r of rows) {
+      const aad = `credential:${r.id}`;
+      await db.updateTable('credentials').set({ secret: to.seal(from.open(r.secret!, aad), aad) }).where('id', '=', r.id).execute();
+    }
+    return rows.length;
+  }
+}

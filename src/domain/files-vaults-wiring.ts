@@ -1,0 +1,50 @@
+import path from 'node:path';
+import type { Config } from '../config.js';
+import type { Store } from '../store/db.js';
+import { LocalDiskBlobStore, type BlobStore } from '../store/blobs.js';
+import { loadMasterKey, secretBoxFor, type SecretBox } from '../vault/crypto.js';
+import { Credentials } from './credentials.js';
+import { Files } from './files.js';
+import { SessionResources } from './resources.js';
+import type { Sessions } from './sessions.js';
+import { Vaults } from './vaults.js';
+
+/** The services this module adds to AppContext. */
+export interface FilesAndVaults {
+  blobs: BlobStore;
+  secrets: SecretBox;
+  files: Files;
+  resources: SessionResources;
+  vaults: Vaults;
+  credentials: Credentials;
+}
+
+/** Upload limit: the API's 500 MB unless PADDOCK_MAX_FILE_BYTES says otherwise. */
+export function maxFileBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.PADDOCK_MAX_FILE_BYTES;
+  if (v === undefined || v === '') return 500 * 1024 * 1024;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`PADDOCK_MAX_FILE_BYTES must be a positive integer, got "${v}"`);
+  return n;
+}
+
+/**
+ * Builds files, resources, vaults and credentials, and plugs them into sessions: resource
+ * resolution at create time, the vault check, and clean-up of a deleted session's resources.
+ */
+export function wireFilesAndVaults(config: Config, store: Store, sessions: Sessions): FilesAndVaults {
+  const blobs = new LocalDiskBlobStore(path.join(config.dataDir, 'blobs'));
+  const secrets = secretBoxFor(loadMasterKey(config.dataDir));
+  const files = new Files(store.db, blobs, maxFileBytes());
+  const vaults = new Vaults(store.db);
+  const credentials = new Credentials(store.db, vaults, secrets);
+  const resources = new SessionResources(store.db, files, sessions, secrets);
+  sessions.resolveResources = async (input, sessionId) => (await resources.resolveForCreate(input, sessionId)) as unknown as Record<string, unknown>[];
+  sessions.checkVaults = (ids) => vaults.checkForSession(ids);
+  const retire = sessions.hooks.retire;
+  sessions.hooks.retire = async (id, reason) => {
+    await retire(id, reason);
+    if (reason === 'deleted') await resources.deleteForSession(id);
+  };
+  return { blobs, secrets, files, resources, vaults, credentials };
+}

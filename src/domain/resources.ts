@@ -1,0 +1,361 @@
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { SecretBox } from '../vault/crypto.js';
+import { optStr } from './agent-config.js';
+import { ApiError, invalid, notFound } from './errors.js';
+import type { FileMetadata, Files } from './files.js';
+import { hasPrefix, newId } from './ids.js';
+import type { Session, Sessions } from './sessions.js';
+import { nowIso } from './time.js';
+
+export interface SessionResourcesTable {
+  id: string;
+  session_id: string;
+  type: string;
+  created_at: string;
+  updated_at: string;
+  /** The sealed `authorization_token` of a github_repository; null otherwise. */
+  secret: string | null;
+  data: string;
+}
+
+declare module '../store/schema.js' {
+  interface Database {
+    session_resources: SessionResourcesTable;
+  }
+}
+
+export type Checkout = { type: 'branch'; name: string } | { type: 'commit'; sha: string };
+
+export interface FileResource {
+  type: 'file';
+  id: string;
+  file_id: string;
+  mount_path: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GitHubRepositoryResource {
+  type: 'github_repository';
+  id: string;
+  url: string;
+  mount_path: string;
+  checkout: Checkout | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A snapshot of the memory store reference as given; it has no id on the wire. */
+export interface MemoryStoreResource {
+  type: 'memory_store';
+  memory_store_id: string;
+  access: 'read_write' | 'read_only';
+  instructions: string | null;
+}
+
+export type SessionResource = FileResource | GitHubRepositoryResource | MemoryStoreResource;
+
+/** What the sandbox needs to materialise a session's resources (decrypted; stays in the server). */
+export type ResourceMount =
+  | { resource: FileResource; file: FileMetadata | null; localPath: string | undefined }
+  | { resource: GitHubRepositoryResource; authorizationToken: string | undefined }
+  | { resource: MemoryStoreResource };
+
+const MAX_MEMORY_STORES = 8;
+const MAX_RESOURCES = 100;
+/** Mounting on these exact paths would hide what the sandbox itself needs. */
+const RESERVED_EXACT = ['/', '/workspace', '/mnt', '/mnt/session', '/mnt/session/uploads', '/tmp', '/home', '/root', '/var', '/opt', '/srv'];
+/** Nothing may be mounted on or under these. */
+const RESERVED_TREES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/sys', '/dev', '/boot', '/run', '/mnt/session/outputs', '/mnt/memory'];
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** An absolute, already-normal path outside the system directories, or a 400 saying why not. */
+export function checkMountPath(p: unknown, field: string): string {
+  if (typeof p !== 'string' || p.length === 0 || p.length > 1024) throw invalid(`${field}: must be an absolute path of 1-1024 characters`);
+  if (/[\u0000-\u001f]/.test(p)) throw invalid(`${field}: must not contain control characters`);
+  if (!p.startsWith('/')) throw invalid(`${field}: must be an absolute path (starting with /)`);
+  if (p.split('/').includes('..')) throw invalid(`${field}: must not contain ".." segments`);
+  if (path.posix.normalize(p) !== p || (p.length > 1 && p.endsWith('/'))) {
+    throw invalid(`${field}: must be a normalised path (no ".", empty segments or trailing slash)`);
+  }
+  if (RESERVED_EXACT.includes(p)) throw invalid(`${field}: ${p} is a system directory and cannot be a mount point`);
+  const tree = RESERVED_TREES.find((t) => p === t || p.startsWith(t + '/'));
+  if (tree) throw invalid(`${field}: cannot mount on or under ${tree}`);
+  return p;
+}
+
+/** `https://github.com/owner/repo(.git)` → `repo`. Other git hosts work the same way. */
+function repoUrl(v: unknown, field: string): { url: string; repo: string } {
+  if (typeof v !== 'string' || v.length > 2048) throw invalid(`${field}: must be a repository URL`);
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw invalid(`${field}: must be a repository URL such as https://github.com/owner/repo`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw invalid(`${field}: must be an https URL`);
+  if (u.username || u.password) throw invalid(`${field}: must not embed credentials; use authorization_token`);
+  const segs = u.pathname.split('/').filter(Boolean);
+  const repo = (segs.at(-1) ?? '').replace(/\.git$/, '');
+  if (segs.length < 2 || !/^[A-Za-z0-9._-]{1,100}$/.test(repo) || repo === '.' || repo === '..') {
+    throw invalid(`${field}: must name a repository, such as https://github.com/owner/repo`);
+  }
+  return { url: v, repo };
+}
+
+function checkout(v: unknown, field: string): Checkout | null {
+  if (v === undefined || v === null) return null;
+  if (!isObj(v)) throw invalid(`${field}: must be {type: "branch", name} or {type: "commit", sha}`);
+  if (v.type === 'branch') {
+    if (typeof v.name !== 'string' || !v.name || v.name.length > 255 || /[\s~^:?*[\\\u0000-\u001f]|\.\.|^-/.test(v.name)) {
+      throw invalid(`${field}.name: must be a git branch name`);
+    }
+    return { type: 'branch', name: v.name };
+  }
+  if (v.type === 'commit') {
+    if (typeof v.sha !== 'string' || !/^[0-9a-fA-F]{7,64}$/.test(v.sha)) throw invalid(`${field}.sha: must be a commit sha (7-64 hex digits)`);
+    return { type: 'commit', sha: v.sha };
+  }
+  throw invalid(`${field}.type: must be branch or commit`);
+}
+
+function token(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) throw invalid(`${field}: must be a non-empty string of at most 4096 characters`);
+  return v;
+}
+
+/** Strips what the wire form does not carry (the memory store row's internal id). */
+export function wire(r: SessionResource & { id?: string }): SessionResource {
+  if (r.type !== 'memory_store') return r;
+  const { id: _internal, ...rest } = r as MemoryStoreResource & { id?: string };
+  return rest;
+}
+
+interface Parsed {
+  resource: SessionResource & { id: string };
+  secret?: string;
+}
+
+export class SessionResources {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly files: Files,
+    private readonly sessions: Sessions,
+    private readonly box: SecretBox,
+  ) {}
+
+  private aad(id: string): string {
+    return `session_resource:${id}`;
+  }
+
+  private async parse(input: unknown, field: string, opts: { atCreate: boolean }): Promise<Parsed> {
+    if (!isObj(input)) throw invalid(`${field}: must be an object`);
+    const now = nowIso();
+    const id = newId('sessionResource');
+    if (input.type === 'file') {
+      if (typeof input.file_id !== 'string') throw invalid(`${field}.file_id: must be a string`);
+      const file = await this.files.getUsable(input.file_id);
+      const mount = input.mount_path ?? `/mnt/session/uploads/${file.id}`;
+      return {
+        resource: { type: 'file', id, file_id: file.id, mount_path: checkMountPath(mount, `${field}.mount_path`), created_at: now, updated_at: now },
+      };
+    }
+    if (input.type === 'github_repository') {
+      const { url, repo } = repoUrl(input.url, `${field}.url`);
+      const mount = input.mount_path ?? `/workspace/${repo}`;
+      const tok = input.authorization_token === undefined || input.authorization_token === null ? undefined : token(input.authorization_token, `${field}.authorization_token`);
+      return {
+        resource: {
+          type: 'github_repository',
+          id,
+          url,
+          mount_path: checkMountPath(mount, `${field}.mount_path`),
+          checkout: checkout(input.checkout, `${field}.checkout`),
+          created_at: now,
+          updated_at: now,
+        },
+        secret: tok,
+      };
+    }
+    if (input.type === 'memory_store') {
+      if (!opts.atCreate) throw invalid(`${field}: memory_store resources can only be attached when the session is created`);
+      if (typeof input.memory_store_id !== 'string' || !hasPrefix(input.memory_store_id, 'memoryStore')) {
+        throw invalid(`${field}.memory_store_id: must be a memory store id (memstore_…)`);
+      }
+      const access = input.access ?? 'read_write';
+      if (access !== 'read_write' && access !== 'read_only') throw invalid(`${field}.access: must be read_write or read_only`);
+      return {
+        resource: {
+          type: 'memory_store',
+          id,
+          memory_store_id: input.memory_store_id,
+          access,
+          instructions: optStr(input.instructions, `${field}.instructions`, 4096),
+        } as MemoryStoreResource & { id: string },
+      };
+    }
+    throw invalid(`${field}.type: must be file, github_repository or memory_store`);
+  }
+
+  private async insert(sessionId: string, p: Parsed): Promise<void> {
+    const r = p.resource;
+    const now = 'created_at' in r ? r.created_at : nowIso();
+    await this.db
+      .insertInto('session_resources')
+      .values({
+        id: r.id,
+        session_id: sessionId,
+        type: r.type,
+        created_at: now,
+        updated_at: now,
+        secret: p.secret === undefined ? null : this.box.seal(p.secret, this.aad(r.id)),
+        data: JSON.stringify(r),
+      })
+      .execute();
+  }
+
+  private static mountOf(r: SessionResource): string | undefined {
+    return r.type === 'memory_store' ? undefined : r.mount_path;
+  }
+
+  /** `sessions.resolveResources`: validates the create-time list and records it. */
+  async resolveForCreate(input: unknown, sessionId: string): Promise<SessionResource[]> {
+    if (input === undefined || input === null) return [];
+    if (!Array.isArray(input)) throw invalid('resources: must be a list');
+    if (input.length > MAX_RESOURCES) throw invalid(`resources: at most ${MAX_RESOURCES} resources`);
+    const parsed: Parsed[] = [];
+    const mounts = new Set<string>();
+    for (const [i, item] of input.entries()) {
+      const p = await this.parse(item, `resources.${i}`, { atCreate: true });
+      const m = SessionResources.mountOf(p.resource);
+      if (m !== undefined) {
+        if (mounts.has(m)) throw invalid(`resources.${i}.mount_path: another resource is already mounted at ${m}`);
+        mounts.add(m);
+      }
+      parsed.push(p);
+    }
+    const stores = parsed.filter((p) => p.resource.type === 'memory_store');
+    if (stores.length > MAX_MEMORY_STORES) throw invalid(`resources: at most ${MAX_MEMORY_STORES} memory stores`);
+    if (new Set(stores.map((p) => (p.resource as MemoryStoreResource).memory_store_id)).size !== stores.length) {
+      throw invalid('resources: a memory store can be attached only once');
+    }
+    for (const p of parsed) await this.insert(sessionId, p);
+    return parsed.map((p) => wire(p.resource));
+  }
+
+  private async liveSession(sessionId: string): Promise<Session> {
+    const s = await this.sessions.get(sessionId);
+    if (s.archived_at) throw new ApiError(409, 'conflict_error', `Session ${sessionId} is archived`);
+    if (s.status === 'terminated') throw new ApiError(409, 'conflict_error', `Session ${sessionId} is terminated`);
+    return s;
+  }
+
+  /** Keeps the session object's `resources` (what sessions.retrieve shows) in step with the table. */
+  private async syncSession(sessionId: string): Promise<void> {
+    const all = await this.rows(sessionId);
+    await this.sessions.patch(sessionId, (s) => ({ ...s, resources: all.map((r) => wire(JSON.parse(r.data))) as unknown as Record<string, unknown>[] }));
+  }
+
+  private rows(sessionId: string) {
+    return this.db.selectFrom('session_resources').select(['id', 'data', 'secret']).where('session_id', '=', sessionId).orderBy('id', 'asc').execute();
+  }
+
+  async add(sessionId: string, input: unknown): Promise<SessionResource> {
+    await this.liveSession(sessionId);
+    const p = await this.parse(input, 'body', { atCreate: false });
+    const m = SessionResources.mountOf(p.resource);
+    const existing = (await this.rows(sessionId)).map((r) => JSON.parse(r.data) as SessionResource);
+    if (existing.length >= MAX_RESOURCES) throw invalid(`A session holds at most ${MAX_RESOURCES} resources`);
+    if (m !== undefined && existing.some((r) => SessionResources.mountOf(r) === m)) {
+      throw invalid(`body.mount_path: another resource is already mounted at ${m}`);
+    }
+    await this.insert(sessionId, p);
+    await this.syncSession(sessionId);
+    return wire(p.resource);
+  }
+
+  private async row(sessionId: string, id: string) {
+    await this.sessions.get(sessionId);
+    if (!hasPrefix(id, 'sessionResource')) throw notFound('Session resource', id);
+    const row = await this.db
+      .selectFrom('session_resources')
+      .select(['id', 'type', 'data', 'secret'])
+      .where('id', '=', id)
+      .where('session_id', '=', sessionId)
+      .executeTakeFirst();
+    // Memory store rows carry an internal id the API never shows, so they are not addressable.
+    if (!row || row.type === 'memory_store') throw notFound('Session resource', id);
+    return { resource: JSON.parse(row.data) as FileResource | GitHubRepositoryResource, secret: row.secret };
+  }
+
+  async get(sessionId: string, id: string): Promise<SessionResource> {
+    return (await this.row(sessionId, id)).resource;
+  }
+
+  /** Rotates a repository's `authorization_token`, the only thing an update changes. */
+  async update(sessionId: string, id: string, input: unknown): Promise<SessionResource> {
+    if (!isObj(input)) throw invalid('body: must be a JSON object');
+    await this.liveSession(sessionId);
+    const { resource } = await this.row(sessionId, id);
+    for (const k of Object.keys(input)) if (k !== 'authorization_token') throw invalid(`body.${k}: only authorization_token can be updated`);
+    if (resource.type !== 'github_repository') throw invalid('authorization_token: only github_repository resources have a token');
+    const sealed = this.box.seal(token(input.authorization_token, 'authorization_token'), this.aad(id));
+    const next = { ...resource, updated_at: nowIso() };
+    await this.db.updateTable('session_resources').set({ secret: sealed, updated_at: next.updated_at, data: JSON.stringify(next) }).where('id', '=', id).execute();
+    await this.syncSession(sessionId);
+    return next;
+  }
+
+  async delete(sessionId: string, id: string): Promise<{ id: string; type: 'session_resource_deleted' }> {
+    await this.liveSession(sessionId);
+    await this.row(sessionId, id);
+    await this.db.deleteFrom('session_resources').where('id', '=', id).execute();
+    await this.syncSession(sessionId);
+    return { id, type: 'session_resource_deleted' };
+  }
+
+  async list(sessionId: string, q: { after?: string; before?: string; direction: 'asc' | 'desc'; limit: number }): Promise<Array<SessionResource & { id: string }>> {
+    await this.sessions.get(sessionId);
+    let query = this.db.selectFrom('session_resources').select('data').where('session_id', '=', sessionId);
+    if (q.after) query = query.where('id', '>', q.after);
+    if (q.before) query = query.where('id', '<', q.before);
+    const rows = await query.orderBy('id', q.direction).limit(q.limit).execute();
+    return rows.map((r) => JSON.parse(r.data) as SessionResource & { id: string });
+  }
+
+  /** For the sandbox: each resource with the file's local bytes or the repository's token. */
+  async mountsForSession(sessionId: string): Promise<ResourceMount[]> {
+    const out: ResourceMount[] = [];
+    for (const row of await this.rows(sessionId)) {
+      const r = JSON.parse(row.data) as SessionResource & { id: string };
+      if (r.type === 'file') {
+        const file = await this.files.get(r.file_id).catch(() => null);
+        out.push({ resource: r, file, localPath: file ? this.files.localPath(file.id) : undefined });
+      } else if (r.type === 'github_repository') {
+        out.push({ resource: r, authorizationToken: row.secret ? this.box.open(row.secret, this.aad(r.id)) : undefined });
+      } else {
+        out.push({ resource: wire(r) as MemoryStoreResource });
+      }
+    }
+    return out;
+  }
+
+  async deleteForSession(sessionId: string): Promise<void> {
+    await this.db.deleteFrom('session_resources').where('session_id', '=', sessionId).execute();
+  }
+
+  /** Re-seals every repository token with the box's current key (master key rotation). */
+  static async reseal(db: Kysely<Database>, from: SecretBox, to: SecretBox): Promise<number> {
+    const rows = await db.selectFrom('session_resources').select(['id', 'secret']).where('secret', 'is not', null).execute();
+    for (const r of rows) {
+      const aad = `session_resource:${r.id}`;
+      await db.updateTable('session_resources').set({ secret: to.seal(from.open(r.secret!, aad), aad) }).where('id', '=', r.id).execute();
+    }
+    return rows.length;
+  }
+}

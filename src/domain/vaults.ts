@@ -1,0 +1,137 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import { str } from './agent-config.js';
+import { ApiError, invalid, notFound } from './errors.js';
+import { hasPrefix, newId } from './ids.js';
+import { nowIso } from './time.js';
+import { createMetadata, patchMetadata } from './validate.js';
+
+export interface VaultsTable {
+  id: string;
+  created_at: string;
+  updated_at: string;
+  archived_at: string | null;
+  data: string;
+}
+
+declare module '../store/schema.js' {
+  interface Database {
+    vaults: VaultsTable;
+  }
+}
+
+/** Vault on the wire (wire-contract §8). */
+export interface Vault {
+  type: 'vault';
+  id: string;
+  display_name: string;
+  metadata: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+  archived_at: string | null;
+}
+
+/** What archiving or deleting a vault does to its credentials; provided by the credentials module. */
+export interface VaultCredentialHooks {
+  archiveAll(vaultId: string): Promise<void>;
+  deleteAll(vaultId: string): Promise<void>;
+}
+
+function body(v: unknown): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('body: must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+export class Vaults {
+  credentialHooks: VaultCredentialHooks = { archiveAll: async () => {}, deleteAll: async () => {} };
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(input: unknown): Promise<Vault> {
+    const b = body(input);
+    const now = nowIso();
+    const vault: Vault = {
+      type: 'vault',
+      id: newId('vault'),
+      display_name: str(b.display_name, 'display_name', { min: 1, max: 255 }),
+      metadata: createMetadata(b.metadata),
+      created_at: now,
+      updated_at: now,
+      archived_at: null,
+    };
+    await this.db
+      .insertInto('vaults')
+      .values({ id: vault.id, created_at: now, updated_at: now, archived_at: null, data: JSON.stringify(vault) })
+      .execute();
+    return vault;
+  }
+
+  async get(id: string): Promise<Vault> {
+    if (!hasPrefix(id, 'vault')) throw notFound('Vault', id);
+    const row = await this.db.selectFrom('vaults').select('data').where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound('Vault', id);
+    return JSON.parse(row.data) as Vault;
+  }
+
+  /** A vault that credentials may be added to and sessions may use. */
+  async getActive(id: string): Promise<Vault> {
+    const v = await this.get(id);
+    if (v.archived_at) throw invalid(`Vault ${id} is archived`);
+    return v;
+  }
+
+  private async save(v: Vault): Promise<Vault> {
+    await this.db
+      .updateTable('vaults')
+      .set({ updated_at: v.updated_at, archived_at: v.archived_at, data: JSON.stringify(v) })
+      .where('id', '=', v.id)
+      .execute();
+    return v;
+  }
+
+  async update(id: string, input: unknown): Promise<Vault> {
+    const b = body(input);
+    const cur = await this.get(id);
+    if (cur.archived_at) throw new ApiError(400, 'invalid_request_error', `Vault ${id} is archived`);
+    const next = { ...cur };
+    // display_name is required on a vault, so null means "leave it".
+    if (b.display_name !== undefined && b.display_name !== null) next.display_name = str(b.display_name, 'display_name', { min: 1, max: 255 });
+    if (b.metadata !== undefined) next.metadata = patchMetadata(cur.metadata, b.metadata);
+    next.updated_at = nowIso();
+    return this.save(next);
+  }
+
+  /** Archiving is terminal and archives (and so purges) every credential in the vault. */
+  async archive(id: string): Promise<Vault> {
+    const cur = await this.get(id);
+    if (cur.archived_at) return cur;
+    await this.credentialHooks.archiveAll(id);
+    const now = nowIso();
+    return this.save({ ...cur, archived_at: now, updated_at: now });
+  }
+
+  async delete(id: string): Promise<{ id: string; type: 'vault_deleted' }> {
+    await this.get(id);
+    await this.credentialHooks.deleteAll(id);
+    await this.db.deleteFrom('vaults').where('id', '=', id).execute();
+    return { id, type: 'vault_deleted' };
+  }
+
+  async list(q: { includeArchived: boolean; after?: string; before?: string; direction: 'asc' | 'desc'; limit: number }): Promise<Vault[]> {
+    let query = this.db.selectFrom('vaults').select('data');
+    if (!q.includeArchived) query = query.where('archived_at', 'is', null);
+    if (q.after) query = query.where('id', '>', q.after);
+    if (q.before) query = query.where('id', '<', q.before);
+    const rows = await query.orderBy('id', q.direction).limit(q.limit).execute();
+    return rows.map((r) => JSON.parse(r.data) as Vault);
+  }
+
+  /** Session create: every vault must exist and be live; the order is kept (first match wins). */
+  async checkForSession(ids: string[]): Promise<void> {
+    if (new Set(ids).size !== ids.length) throw invalid('vault_ids: must not repeat a vault');
+    for (const [i, id] of ids.entries()) {
+      const v = await this.get(id);
+      if (v.archived_at) throw invalid(`vault_ids.${i}: vault ${id} is archived`);
+    }
+  }
+}

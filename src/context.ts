@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { Agents } from './domain/agents.js';
 import { Environments } from './domain/environments.js';
 import { EventLog } from './domain/event-log.js';
+import { wireFilesAndVaults, type FilesAndVaults } from './domain/files-vaults-wiring.js';
 import { Sessions } from './domain/sessions.js';
 import type { SessionBus } from './fanout/bus.js';
 import type { Store } from './store/db.js';
@@ -12,8 +13,8 @@ export type Principal = { kind: 'api_key'; keyId: string } | { kind: string; [k:
 
 export type Authenticator = (token: string) => Promise<Principal | undefined> | Principal | undefined;
 
-/** Everything a route or a background worker needs, built once at start-up. */
-export interface AppContext {
+/** Everything a route or a background worker needs, built once at start-up (files, resources, vaults: `FilesAndVaults`). */
+export interface AppContext extends FilesAndVaults {
   config: Config;
   log: Logger;
   store: Store;
@@ -38,5 +39,6 @@ export function buildDomain(config: Config, log: Logger, store: Store, bus: Sess
     const keyId = keys.get(token);
     return keyId ? { kind: 'api_key', keyId } : undefined;
   };
-  return { config, log, store, bus, events, agents, environments, sessions, authenticators: [apiKeyAuth], onClose: [] };
+  const filesAndVaults = wireFilesAndVaults(config, store, sessions);
+  return { config, log, store, bus, events, agents, environments, sessions, ...filesAndVaults, authenticators: [apiKeyAuth], onClose: [] };
 }

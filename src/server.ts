@@ -5,6 +5,7 @@ import { buildDomain, type AppContext } from './context.js';
 import { InProcessBus } from './fanout/bus.js';
 import { buildApp } from './http/app.js';
 import { openStore } from './store/db.js';
+import { startRuntime } from './runtime/index.js';
 import path from 'node:path';
 
 export interface Paddock {
@@ -42,4 +43,6 @@ export async function startPaddock(config: Config, log: Logger = pino({ level: c
 }
 
 /** Where features that run in the background are started; each registers its own shutdown. */
-async function startFeatures(_ctx: AppContext): Promise<void> {}
+async function startFeatures(ctx: AppContext): Promise<void> {
+  await startRuntime(ctx);
+}

@@ -3,8 +3,12 @@ import type { AppContext } from '../../context.js';
 import { agentRoutes } from './agents.js';
 import { agentVersionRoutes } from './agents/versions.js';
 import { environmentRoutes } from './environments.js';
+import { fileRoutes } from './files.js';
 import { sessionRoutes } from './sessions.js';
 import { sessionEventRoutes } from './sessions/events.js';
+import { sessionResourceRoutes } from './sessions/resources.js';
+import { vaultRoutes } from './vaults.js';
+import { vaultCredentialRoutes } from './vaults/credentials.js';
 
 /** One module per API path; the file path mirrors the URL (`routes/sessions/events.ts` → `/v1/sessions/{id}/events`). */
 export async function registerRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
@@ -14,4 +18,8 @@ export async function registerRoutes(app: FastifyInstance, ctx: AppContext): Pro
   environmentRoutes(app, ctx);
   sessionRoutes(app, ctx);
   sessionEventRoutes(app, ctx);
+  sessionResourceRoutes(app, ctx);
+  fileRoutes(app, ctx);
+  vaultRoutes(app, ctx);
+  vaultCredentialRoutes(app, ctx);
 }

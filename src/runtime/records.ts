@@ -1,0 +1,50 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+
+declare module '../store/schema.js' {
+  interface Database {
+    runtime_records: RuntimeRecordTable;
+  }
+}
+
+export interface RuntimeRecordTable {
+  session_id: string;
+  key: string;
+  data: string;
+}
+
+/**
+ * Side records of the runtime (see migration 0010_runtime). Each is written *before* the events
+ * that refer to it, so a crash leaves at most an orphan record, never an event without its record.
+ */
+export class RuntimeRecords {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async put(sessionId: string, key: string, data: unknown): Promise<void> {
+    const json = JSON.stringify(data);
+    await this.db
+      .insertInto('runtime_records')
+      .values({ session_id: sessionId, key, data: json })
+      .onConflict((oc) => oc.columns(['session_id', 'key']).doUpdateSet({ data: json }))
+      .execute();
+  }
+
+  async all(sessionId: string): Promise<Map<string, unknown>> {
+    const rows = await this.db.selectFrom('runtime_records').select(['key', 'data']).where('session_id', '=', sessionId).execute();
+    return new Map(rows.map((r) => [r.key, JSON.parse(r.data) as unknown]));
+  }
+
+  async deleteSession(sessionId: string): Promise<void> {
+    await this.db.deleteFrom('runtime_records').where('session_id', '=', sessionId).execute();
+  }
+}
+
+/** Record keys, one place. */
+export const recordKey = {
+  /** The model's assistant content for the request opened by span start `startId`. */
+  turn: (startId: string) => `turn:${startId}`,
+  /** The summary behind an `agent.thread_context_compacted` event. */
+  summary: (eventId: string) => `summary:${eventId}`,
+  /** A tool call was handed to its executor. */
+  toolStarted: (toolUseId: string) => `tool_started:${toolUseId}`,
+};

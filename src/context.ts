@@ -7,6 +7,7 @@ import { wireFilesAndVaults, type FilesAndVaults } from './domain/files-vaults-w
 import { Sessions } from './domain/sessions.js';
 import type { SessionBus } from './fanout/bus.js';
 import type { Store } from './store/db.js';
+import { UnavailableToolExecutor, type ToolExecutor } from './runtime/tool-executor.js';
 
 /** Who made a request. Other credentials (environment keys, session tokens) add their own kinds. */
 export type Principal = { kind: 'api_key'; keyId: string } | { kind: string; [k: string]: unknown };
@@ -23,6 +24,8 @@ export interface AppContext extends FilesAndVaults {
   agents: Agents;
   environments: Environments;
   sessions: Sessions;
+  /** Runs the built-in tools; a sandbox provider replaces the default at start-up. */
+  tools: ToolExecutor;
   /** Tried in order; the first that recognises the token wins. */
   authenticators: Authenticator[];
   /** Work to run at shutdown, last registered first. */
@@ -40,5 +43,5 @@ export function buildDomain(config: Config, log: Logger, store: Store, bus: Sess
     return keyId ? { kind: 'api_key', keyId } : undefined;
   };
   const filesAndVaults = wireFilesAndVaults(config, store, sessions);
-  return { config, log, store, bus, events, agents, environments, sessions, ...filesAndVaults, authenticators: [apiKeyAuth], onClose: [] };
+  return { config, log, store, bus, events, agents, environments, sessions, ...filesAndVaults, tools: new UnavailableToolExecutor(), authenticators: [apiKeyAuth], onClose: [] };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 
 export interface Config {
@@ -16,6 +17,8 @@ export interface Config {
   anthropicApiKey?: string;
   /** SSE keep-alive interval. */
   pingIntervalMs: number;
+  /** Names this process among the nodes sharing one database (leases, notifications). */
+  nodeId: string;
 }
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -60,5 +63,6 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     anthropicBaseUrl: env.ANTHROPIC_BASE_URL || undefined,
     anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
     pingIntervalMs: intEnv(env, 'PADDOCK_SSE_PING_MS', 15_000),
+    nodeId: env.PADDOCK_NODE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
   };
 }

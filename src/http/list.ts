@@ -1,5 +1,5 @@
 import type { Query } from './query.js';
-import { keysetPage, pageRequest } from './pagination.js';
+import { keysetPage, pageRequest, type KeyType } from './pagination.js';
 
 export interface ListFetch<K> {
   after?: K;
@@ -14,7 +14,7 @@ export interface ListFetch<K> {
  */
 export async function listPage<T, K extends string | number>(
   q: Query,
-  opts: { order: 'asc' | 'desc'; defaultLimit?: number; maxLimit?: number; bidirectional?: boolean },
+  opts: { order: 'asc' | 'desc'; defaultLimit?: number; maxLimit?: number; bidirectional?: boolean; keyType?: KeyType },
   fetch: (f: ListFetch<K>) => Promise<T[]>,
   keyOf: (item: T) => K,
 ): Promise<{ data: T[]; next_page: string | null; prev_page?: string | null }> {

@@ -18,13 +18,19 @@ export function encodeCursor(c: Cursor): string {
   return 'page_' + Buffer.from(JSON.stringify(c)).toString('base64url');
 }
 
-export function decodeCursor(page: string | undefined, order: 'asc' | 'desc'): Cursor | undefined {
+/** What a list is sorted by: ids (strings) or sequence/version numbers. */
+export type KeyType = 'string' | 'number';
+
+export function decodeCursor(page: string | undefined, order: 'asc' | 'desc', keyType: KeyType = 'string'): Cursor | undefined {
   if (page === undefined) return undefined;
   let c: Cursor;
   try {
     if (!page.startsWith('page_')) throw new Error('prefix');
     c = JSON.parse(Buffer.from(page.slice(5), 'base64url').toString('utf8')) as Cursor;
-    if ((typeof c.k !== 'string' && typeof c.k !== 'number') || (c.d !== 'next' && c.d !== 'prev') || (c.o !== 'asc' && c.o !== 'desc')) {
+    // A key of the wrong type (a cursor from another list, or a forged one) would reach SQL as a
+    // comparison of text with integer: meaningless on SQLite, an error on Postgres.
+    const keyOk = keyType === 'number' ? Number.isSafeInteger(c.k) : typeof c.k === 'string';
+    if (!keyOk || (c.d !== 'next' && c.d !== 'prev') || (c.o !== 'asc' && c.o !== 'desc')) {
       throw new Error('shape');
     }
   } catch {
@@ -40,9 +46,12 @@ export interface PageRequest {
   cursor?: Cursor;
 }
 
-export function pageRequest(q: Query, opts: { defaultLimit?: number; maxLimit?: number; order: 'asc' | 'desc' }): PageRequest {
+export function pageRequest(
+  q: Query,
+  opts: { defaultLimit?: number; maxLimit?: number; order: 'asc' | 'desc'; keyType?: KeyType },
+): PageRequest {
   const limit = int(q, 'limit', { min: 1, max: opts.maxLimit ?? 100 }) ?? opts.defaultLimit ?? 20;
-  return { limit, order: opts.order, cursor: decodeCursor(str(q, 'page'), opts.order) };
+  return { limit, order: opts.order, cursor: decodeCursor(str(q, 'page'), opts.order, opts.keyType) };
 }
 
 /**

@@ -173,7 +173,15 @@ const listRoutes = [
   () => '/v1/sessions',
   () => `/v1/sessions/${ids.session}/events`,
 ];
+const cursor = (k: unknown, o: string) => `page=page_${Buffer.from(JSON.stringify({ k, d: 'next', o })).toString('base64url')}`;
 const listOnly: Array<[string, () => string]> = [
+  // Well-formed cursors whose key has the wrong type for the list (forged, or from another list).
+  [cursor(5, 'desc'), () => '/v1/agents'],
+  [cursor(5, 'desc'), () => '/v1/environments'],
+  [cursor(5, 'desc'), () => '/v1/sessions'],
+  [cursor('agent_01x', 'desc'), () => `/v1/agents/${ids.agent}/versions`],
+  [cursor('sevt_01x', 'asc'), () => `/v1/sessions/${ids.session}/events`],
+  [cursor(1.5, 'asc'), () => `/v1/sessions/${ids.session}/events`],
   ['include_archived=maybe', () => '/v1/agents'],
   ['include_archived=maybe', () => '/v1/environments'],
   ['include_archived=maybe', () => '/v1/sessions'],

@@ -20,7 +20,7 @@ export function sessionEventRoutes(app: FastifyInstance, ctx: AppContext): void 
     const t = timeRange(q, 'created_at');
     const processedAfter = t.gt ? { op: '>' as const, value: t.gt } : t.gte ? { op: '>=' as const, value: t.gte } : undefined;
     const processedBefore = t.lt ? { op: '<' as const, value: t.lt } : t.lte ? { op: '<=' as const, value: t.lte } : undefined;
-    const page = await listPage<StoredEvent, number>(q, { order, defaultLimit: 1000, maxLimit: 1000 }, (f) =>
+    const page = await listPage<StoredEvent, number>(q, { order, defaultLimit: 1000, maxLimit: 1000, keyType: 'number' }, (f) =>
       ctx.events.list(id, { afterSeq: f.after, beforeSeq: f.before, order: f.direction, limit: f.limit, types, processedAfter, processedBefore }), (e) => e.seq);
     return { data: page.data.map((e) => e.event), next_page: page.next_page };
   });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import { buildDomain, type AppContext } from './context.js';
-import { InProcessBus } from './fanout/bus.js';
+import { clusterLeases, openBus, startTakeover } from './cluster.js';
 import { buildApp } from './http/app.js';
 import { openStore } from './store/db.js';
 import { startRuntime } from './runtime/index.js';
@@ -21,7 +21,7 @@ export interface Paddock {
  */
 export async function startPaddock(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<Paddock> {
   const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'paddock.db') });
-  const bus = new InProcessBus();
+  const bus = await openBus(config, store, log);
   const ctx = buildDomain(config, log, store, bus);
   await startFeatures(ctx);
   const app = await buildApp(ctx);
@@ -44,5 +44,6 @@ export async function startPaddock(config: Config, log: Logger = pino({ level: c
 
 /** Where features that run in the background are started; each registers its own shutdown. */
 async function startFeatures(ctx: AppContext): Promise<void> {
-  await startRuntime(ctx);
+  const runtime = await startRuntime(ctx, clusterLeases(ctx));
+  startTakeover(ctx, runtime);
 }

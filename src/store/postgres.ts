@@ -14,8 +14,13 @@ const types = {
   },
 } as pg.CustomTypesConfig;
 
+/** Connection settings for a single client (the bus's listening connection). */
+export function postgresClientConfig(connectionString: string): pg.ClientConfig {
+  return { connectionString, types };
+}
+
 export function postgresPool(connectionString: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, types });
+  const pool = new pg.Pool({ ...postgresClientConfig(connectionString), max });
   // An idle connection dropped by the server (restart, failover) is discarded by the pool; without
   // a listener its error would crash the process.
   pool.on('error', () => {});

@@ -119,6 +119,8 @@ export function derive(events: StoredEvent[], records: Map<string, unknown>): Se
   let pendingUser: ContentBlock[] = [];
   let pendingResults = new Map<string, Anthropic.Messages.ToolResultBlockParam>();
   let owedInput = false;
+  /** A request failed transiently and is to be made again. */
+  let owedRetry = false;
   let idleReason: string | undefined;
   let span: { id: string; interrupted: boolean; events: StoredEvent['event'][] } | undefined;
   /** Tool uses of the last completed response; `continues` while its results are what is owed. */
@@ -145,6 +147,7 @@ export function derive(events: StoredEvent[], records: Map<string, unknown>): Se
         break;
       case 'user.interrupt':
         owedInput = false;
+        owedRetry = false;
         state.failures = 0;
         if (span) span.interrupted = true;
         if (response) {
@@ -175,6 +178,7 @@ export function derive(events: StoredEvent[], records: Map<string, unknown>): Se
         pendingUser = [];
         pendingResults = new Map();
         owedInput = false;
+        owedRetry = false;
         response = undefined;
         state.compactedSinceLastRequest = false;
         span = { id: e.id, interrupted: false, events: [] };
@@ -222,11 +226,14 @@ export function derive(events: StoredEvent[], records: Map<string, unknown>): Se
       }
       case 'session.error': {
         const retry = (e.error as { retry_status?: { type?: string } } | undefined)?.retry_status?.type;
-        if (retry === 'retrying') state.failures++;
-        else {
+        if (retry === 'retrying') {
+          state.failures++;
+          owedRetry = true;
+        } else {
           // The turn is given up: nothing stays owed until new input arrives.
           state.failures = 0;
           owedInput = false;
+          owedRetry = false;
           if (response) response.continues = false;
         }
         break;
@@ -270,7 +277,7 @@ export function derive(events: StoredEvent[], records: Map<string, unknown>): Se
     const denied = open.find((u) => u.permission === 'deny' || u.confirmation?.result === 'deny');
     if (denied) return { kind: 'deny', use: denied };
     if (open.length > 0) return idle({ type: 'requires_action', event_ids: open.map((u) => u.id) });
-    if (response?.continues || owedInput) return { kind: 'open_request' };
+    if (response?.continues || owedInput || owedRetry) return { kind: 'open_request' };
     return idle({ type: 'end_turn' });
   }
 

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPaddock, type PaddockProcess } from '../support/paddock.js';
+import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
+import { events, FAST_RUNTIME, idles, say, waitFor, waitForIdle, type Ev } from './harness.js';
+
+/**
+ * Crash recovery: the server is SIGKILLed mid-turn at different points and restarted on the same
+ * data dir. Afterwards every log must be whole: no duplicate, no span or tool call left open,
+ * every user message seen by the model, every session idle with its work done.
+ */
+let model: ScriptedModel;
+let p: PaddockProcess;
+let dataDir: string;
+let envId: string;
+let agentCounter = 0;
+
+const start = async () => {
+  p = await startPaddock({ env: { ANTHROPIC_BASE_URL: model.url, ...FAST_RUNTIME }, dataDir });
+  dataDir = p.dataDir;
+};
+const restart = async () => {
+  await p.kill();
+  await start();
+};
+
+beforeAll(async () => {
+  model = await startScriptedModel();
+  await start();
+  envId = (await p.client.beta.environments.create({ name: 'recovery-env' })).id;
+});
+afterAll(async () => {
+  await p?.stop();
+  await model?.close();
+});
+
+async function session(agent: Record<string, unknown> = {}): Promise<string> {
+  const a = await p.client.beta.agents.create({ name: `recovery-${++agentCounter}`, model: 'claude-sonnet-4-6', ...agent } as any);
+  return (await p.client.beta.sessions.create({ agent: a.id, environment_id: envId })).id;
+}
+
+const texts = (body: any): string[] => body.messages.flatMap((m: any) => m.content.filter((b: any) => b.type === 'text').map((b: any) => b.text));
+
+/** The log invariants a crash must never break. */
+function checkWhole(log: Ev[], sentTexts: string[]): void {
+  expect(new Set(log.map((e) => e.id)).size).toBe(log.length);
+  const starts = log.filter((e) => e.type === 'span.model_request_start');
+  const ends = log.filter((e) => e.type === 'span.model_request_end');
+  expect(ends.map((e) => e.model_request_start_id).sort()).toEqual(starts.map((e) => e.id).sort());
+  for (const s of starts) expect(log.indexOf(ends.find((e) => e.model_request_start_id === s.id)!)).toBeGreaterThan(log.indexOf(s));
+  for (const use of log.filter((e) => e.type === 'agent.tool_use')) expect(log.filter((e) => e.type === 'agent.tool_result' && e.tool_use_id === use.id)).toHaveLength(1);
+  for (const use of log.filter((e) => e.type === 'agent.custom_tool_use')) {
+    expect(log.filter((e) => e.type === 'user.custom_tool_result' && e.custom_tool_use_id === use.id).length).toBeGreaterThanOrEqual(1);
+  }
+  const last = log.at(-1)!;
+  expect(last).toMatchObject({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } });
+  // Every sent message reached the model.
+  const seen = new Set(model.requests.flatMap((r) => (r.body.stream ? texts(r.body) : [])));
+  for (const t of sentTexts) expect(seen.has(t), `model never saw "${t}"`).toBe(true);
+}
+
+describe('recovery after kill -9', () => {
+  it('mid model stream, with messages queued behind it: the request is made again, queued input is processed', async () => {
+    const sid = await session();
+    model.enqueue({ content: [{ type: 'text', text: 'this stream is cut by a crash' }], hang: true });
+    const sent = ['start working', 'queued one', 'queued two'];
+    await say(p.client, sid, sent[0]);
+    await waitFor(p.client, sid, (l) => l.some((e) => e.type === 'span.model_request_start'));
+    await say(p.client, sid, sent[1]);
+    await say(p.client, sid, sent[2]);
+    await restart();
+    const log = await waitForIdle(p.client, sid);
+    checkWhole(log, sent);
+    expect(idles(log)).toHaveLength(1);
+    expect((await p.client.beta.sessions.retrieve(sid)).status).toBe('idle');
+  });
+
+  it('between a custom tool use and its result: the wait survives restarts and the result resumes the turn', async () => {
+    const sid = await session({ tools: [{ type: 'custom', name: 'lookup', description: 'd', input_schema: { type: 'object' } }] });
+    model.enqueue({ content: [{ type: 'tool_use', name: 'lookup', input: { q: 1 } }] });
+    await say(p.client, sid, 'look it up');
+    let log = await waitForIdle(p.client, sid);
+    const use = log.find((e) => e.type === 'agent.custom_tool_use')!;
+    await restart();
+    await restart();
+    log = await events(p.client, sid);
+    expect(log.at(-1)).toMatchObject({ type: 'session.status_idle', stop_reason: { type: 'requires_action', event_ids: [use.id] } });
+    model.enqueue({ content: [{ type: 'text', text: 'found it' }] });
+    await p.client.beta.sessions.events.send(sid, { events: [{ type: 'user.custom_tool_result', custom_tool_use_id: use.id, content: [{ type: 'text', text: '42' }] }] });
+    log = await waitForIdle(p.client, sid, 2);
+    checkWhole(log, ['look it up']);
+  });
+
+  it('killed repeatedly at different points of tool-using turns: every log ends whole', async () => {
+    const toolset = { tools: [{ type: 'agent_toolset_20260401' }] };
+    const sids: string[] = [];
+    const sent: string[] = [];
+    // Each session's turn: a slow tool call, then a slow answer. Kills land at different points.
+    model.setFallback((req) => {
+      const last = req.body.messages.at(-1);
+      const answered = last.content.some((b: any) => b.type === 'tool_result');
+      return answered
+        ? { content: [{ type: 'text', text: 'all done here' }], chunkDelayMs: 15 }
+        : { content: [{ type: 'text', text: 'let me run it' }, { type: 'tool_use', name: 'bash', input: { command: 'echo hi' } }], chunkDelayMs: 15 };
+    });
+    for (const delay of [0, 40, 90, 160, 260]) {
+      const sid = await session(toolset);
+      sids.push(sid);
+      const text = `task after ${delay}ms`;
+      sent.push(text);
+      await say(p.client, sid, text);
+      await new Promise((r) => setTimeout(r, delay));
+      await restart();
+    }
+    for (const sid of sids) {
+      const log = await waitForIdle(p.client, sid);
+      checkWhole(log, sent.filter((t) => log.some((e) => e.type === 'user.message' && e.content[0].text === t)));
+      expect(log.filter((e) => e.type === 'agent.message' && e.content[0].text === 'all done here')).toHaveLength(1);
+    }
+    model.setFallback({});
+  });
+});

@@ -1,0 +1,76 @@
+import net from 'node:net';
+import type { Networking } from '../../domain/environments.js';
+
+/**
+ * Which hosts a session's sandbox may reach: the environment's `networking`, decided outside the
+ * sandbox (in the egress proxy and in web_fetch).
+ */
+
+/** Registries `allow_package_managers` opens (apt, cargo, gem, go, npm, pip and their CDNs). */
+export const PACKAGE_MANAGER_HOSTS = [
+  'deb.debian.org',
+  'security.debian.org',
+  '*.ubuntu.com',
+  'pypi.org',
+  'files.pythonhosted.org',
+  'registry.npmjs.org',
+  'registry.yarnpkg.com',
+  'crates.io',
+  'static.crates.io',
+  'index.crates.io',
+  'rubygems.org',
+  'index.rubygems.org',
+  'proxy.golang.org',
+  'sum.golang.org',
+  'storage.googleapis.com',
+];
+
+export interface Decision {
+  allowed: boolean;
+  /** The host was named exactly in `allowed_hosts` (not by a wildcard or `unrestricted`). */
+  explicit: boolean;
+  reason?: string;
+}
+
+function matches(pattern: string, host: string, port: number): 'exact' | 'wildcard' | undefined {
+  let p = pattern.toLowerCase();
+  const colon = p.lastIndexOf(':');
+  if (colon > 0 && /^\d+$/.test(p.slice(colon + 1))) {
+    if (Number(p.slice(colon + 1)) !== port) return undefined;
+    p = p.slice(0, colon);
+  }
+  if (p.startsWith('*.')) return host.endsWith(p.slice(1)) ? 'wildcard' : undefined;
+  return host === p ? 'exact' : undefined;
+}
+
+/** Decides on a host name, before it is resolved. */
+export function decide(networking: Networking, mcpHosts: string[], rawHost: string, port: number): Decision {
+  const host = rawHost.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  if (networking.type === 'unrestricted') return { allowed: true, explicit: false };
+  for (const h of networking.allowed_hosts) {
+    const m = matches(h, host, port);
+    if (m) return { allowed: true, explicit: m === 'exact' };
+  }
+  if (networking.allow_package_managers && PACKAGE_MANAGER_HOSTS.some((h) => matches(h, host, port))) return { allowed: true, explicit: false };
+  if (networking.allow_mcp_servers && mcpHosts.some((h) => h.toLowerCase() === host)) return { allowed: true, explicit: false };
+  return { allowed: false, explicit: false, reason: `${host} is not in the environment's allowed_hosts` };
+}
+
+/**
+ * Loopback, link-local (cloud metadata), unspecified and multicast addresses are refused unless
+ * the host was named exactly in `allowed_hosts`; Paddock's own port on loopback is always refused.
+ */
+export function checkAddress(address: string, port: number, explicit: boolean, serverPort: number): string | undefined {
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  const loopback = net.isIPv4(v4) ? v4.startsWith('127.') : v4 === '::1';
+  if (loopback && port === serverPort) return `${address}:${port} is the Paddock server itself`;
+  if (explicit) return undefined;
+  const special =
+    loopback ||
+    v4 === '0.0.0.0' ||
+    v4 === '::' ||
+    v4.startsWith('169.254.') ||
+    /^fe[89ab]/i.test(v4) ||
+    (net.isIPv4(v4) && Number(v4.split('.')[0]) >= 224);
+  return special ? `${address} is a loopback, link-local or reserved address (list the host in allowed_hosts to reach it)` : undefined;
+}

@@ -1,0 +1,59 @@
+import type { Networking } from '../domain/environments.js';
+import type { AgentBlock, AgentMethod } from '../tools/agent/protocol.js';
+import type { EgressGate } from './egress/gate.js';
+
+/**
+ * The sandbox port: where a session's tools run. A provider gives each session an isolated
+ * place with the session's directories mounted, running the tool agent, and a channel to it.
+ */
+
+export interface SandboxLimits {
+  memoryMib: number;
+  cpuSeconds: number;
+  processes: number;
+  /** The workspace (plus outputs) disk quota. */
+  diskMib: number;
+  /** The private /tmp, a size-limited tmpfs. */
+  tmpMib: number;
+}
+
+/** Host directories of one session: `<dataDir>/sandboxes/<session_id>/…`. */
+export interface SessionDirs {
+  root: string;
+  workspace: string;
+  outputs: string;
+  /** Copies of the session's file resources, mounted read-only at their mount paths. */
+  resources: string;
+  /** The egress proxy's unix socket. */
+  proxySocket: string;
+}
+
+export interface SandboxSpec {
+  sessionId: string;
+  dirs: SessionDirs;
+  networking: Networking;
+  /** Read-only files: host path → absolute path inside the sandbox. */
+  mounts: Array<{ hostPath: string; path: string }>;
+  limits: SandboxLimits;
+  egress: EgressGate;
+}
+
+/** Paths as the tools (and the model) see them. */
+export interface SandboxPaths {
+  workspace: string;
+  outputs: string;
+  uploads: string;
+}
+
+export interface Sandbox {
+  readonly paths: SandboxPaths;
+  call(method: AgentMethod, params: Record<string, unknown>): Promise<{ is_error: boolean; content: AgentBlock[] }>;
+  /** Resolves when the sandbox is gone (closed, crashed or killed). */
+  readonly exited: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SandboxProvider {
+  readonly name: 'bubblewrap' | 'process';
+  start(spec: SandboxSpec): Promise<Sandbox>;
+}

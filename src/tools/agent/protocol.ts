@@ -1,0 +1,51 @@
+/**
+ * The line protocol between Paddock and the tool agent that runs inside a sandbox. One JSON
+ * object per line: requests on the agent's stdin, responses on its stdout. Type-only module, so
+ * the agent (which may import nothing but Node built-ins) can share it.
+ */
+
+export interface AgentLimits {
+  /** Address-space limit for each tool process, in KiB (`ulimit -v`). */
+  memoryKib: number;
+  /** CPU seconds per process (`ulimit -t`). */
+  cpuSeconds: number;
+  /** Largest file a tool process may write, in bytes (`ulimit -f`); also the workspace quota. */
+  fileSizeBytes: number;
+  /** Processes and threads in the whole sandbox (`ulimit -u`). */
+  processes: number;
+}
+
+export interface AgentConfig {
+  /** Where the model's relative paths resolve, and bash starts: `/workspace` inside bubblewrap. */
+  workspace: string;
+  /** Scratch directory for the agent's own files (bash command scripts). */
+  scratch: string;
+  /** Environment of every tool process (already minimal: PATH, HOME, proxy variables…). */
+  env: Record<string, string>;
+  limits: AgentLimits;
+  /**
+   * True inside a private PID namespace: on a runaway the agent may kill every other process it
+   * can see. Never true for the unsandboxed `process` provider.
+   */
+  ownsPidNamespace: boolean;
+  /** Unix socket of the egress proxy; the agent bridges 127.0.0.1:`proxyPort` to it. */
+  proxySocket?: string;
+  proxyPort?: number;
+}
+
+export type AgentMethod = 'bash' | 'read' | 'write' | 'edit' | 'glob' | 'grep' | 'cancel' | 'ping';
+
+export interface AgentRequest {
+  id: number;
+  method: AgentMethod;
+  params: Record<string, unknown>;
+}
+
+export type AgentBlock =
+  | { type: 'text'; text: string }
+  | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } };
+
+export interface AgentResponse {
+  id: number;
+  result: { is_error: boolean; content: AgentBlock[] };
+}

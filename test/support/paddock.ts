@@ -22,6 +22,8 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   dataDir?: string;
   port?: number;
+  /** Set by test/support/cluster.ts for its own nodes (they are never a cluster themselves). */
+  clusterNode?: boolean;
 }
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -31,6 +33,9 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
  * an official SDK client pointed at it.
  */
 export async function startPaddock(opts: StartOptions = {}): Promise<PaddockProcess> {
+  // PADDOCK_TEST_NODES=3: the same tests, against three nodes sharing one Postgres (cluster.ts).
+  const nodes = Number(process.env.PADDOCK_TEST_NODES ?? 0);
+  if (nodes > 1 && !opts.clusterNode) return (await import('./cluster.js')).startClusterAsOne(nodes, opts);
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'paddock-test-'));
   const apiKey = 'sk-test-' + Math.random().toString(36).slice(2);
   const env: Record<string, string> = {

@@ -6,6 +6,7 @@ import { clusterLeases, openBus, startTakeover } from './cluster.js';
 import { buildApp } from './http/app.js';
 import { openStore } from './store/db.js';
 import { startRuntime } from './runtime/index.js';
+import { createSandboxExecutor } from './sandbox/index.js';
 import path from 'node:path';
 
 export interface Paddock {
@@ -26,6 +27,8 @@ export async function startPaddock(config: Config, log: Logger = pino({ level: c
   await startFeatures(ctx);
   const app = await buildApp(ctx);
   const address = await app.listen({ port: config.port, host: config.host });
+  // With PORT=0 the real port is known only now; sandboxes must never reach it.
+  if (!config.port) config.port = Number(new URL(address).port);
   log.info({ address, storage: store.dialect }, 'paddock listening');
   let closing: Promise<void> | undefined;
   return {
@@ -44,6 +47,9 @@ export async function startPaddock(config: Config, log: Logger = pino({ level: c
 
 /** Where features that run in the background are started; each registers its own shutdown. */
 async function startFeatures(ctx: AppContext): Promise<void> {
+  const tools = createSandboxExecutor({ dataDir: ctx.config.dataDir, serverPort: () => ctx.config.port, log: ctx.log, files: ctx.files });
+  ctx.tools = tools;
+  ctx.onClose.push(() => tools.close());
   const runtime = await startRuntime(ctx, clusterLeases(ctx));
   startTakeover(ctx, runtime);
 }

@@ -22,7 +22,7 @@ export class EgressGate {
   private readonly refused: EgressDenial[] = [];
 
   constructor(
-    private readonly opts: { sessionId: string; networking: Networking; mcpHosts: string[]; serverPort: number; log: Logger },
+    private readonly opts: { sessionId: string; networking: Networking; mcpHosts: string[]; serverPort: () => number; log: Logger },
   ) {}
 
   async connect(host: string, port: number): Promise<net.Socket> {
@@ -47,7 +47,7 @@ export class EgressGate {
         throw new EgressRefused(`could not resolve ${host}`);
       }
     }
-    const bad = checkAddress(address, port, d.explicit, this.opts.serverPort);
+    const bad = checkAddress(address, port, d.explicit, this.opts.serverPort());
     if (bad) throw this.refuse(host, port, bad);
     return address;
   }

@@ -1,0 +1,132 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { ToolOutcome } from '../runtime/tool-executor.js';
+import { EgressRefused, type EgressGate } from '../sandbox/egress/gate.js';
+
+const MAX_BYTES = 2 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
+const DEFAULT_MAX_CHARS = 100_000;
+const TIMEOUT_MS = 30_000;
+
+const fail = (text: string): ToolOutcome => ({ is_error: true, content: [{ type: 'text', text }] });
+
+function domainAllowed(host: string, config: Record<string, unknown> | undefined): string | undefined {
+  const within = (d: unknown) => typeof d === 'string' && (host === d.toLowerCase() || host.endsWith('.' + d.toLowerCase()));
+  const allowed = config?.allowed_domains;
+  if (Array.isArray(allowed) && allowed.length && !allowed.some(within)) return `${host} is not in the tool's allowed_domains`;
+  const blocked = config?.blocked_domains;
+  if (Array.isArray(blocked) && blocked.some(within)) return `${host} is in the tool's blocked_domains`;
+  return undefined;
+}
+
+/** Readable text from HTML: scripts and styles dropped, tags removed, entities decoded, blank runs folded. */
+export function htmlToText(html: string): string {
+  return html
+    .replace(/<(script|style|noscript)[\s\S]*?<\/\1>/gi, '')
+    .replace(/<br\s*\/?>|<\/(p|div|li|h[1-6]|tr|section|article)>/gi, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/[ \t]+\n/g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+interface Fetched {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  truncated: boolean;
+}
+
+async function once(url: URL, gate: EgressGate, signal: AbortSignal): Promise<Fetched> {
+  const secure = url.protocol === 'https:';
+  const port = url.port ? Number(url.port) : secure ? 443 : 80;
+  const address = await gate.check(url.hostname, port);
+  const mod = secure ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(
+      {
+        host: address,
+        port,
+        servername: secure && !/^[\d.:[\]]+$/.test(url.hostname) ? url.hostname : undefined,
+        path: url.pathname + url.search,
+        method: 'GET',
+        headers: { host: url.host, 'user-agent': 'Paddock-web_fetch/1.0', accept: 'text/html,text/plain,application/json,*/*;q=0.5' },
+        signal,
+        timeout: TIMEOUT_MS,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        let truncated = false;
+        res.on('data', (c: Buffer) => {
+          if (size >= MAX_BYTES) {
+            truncated = true;
+            res.destroy();
+            return;
+          }
+          chunks.push(c);
+          size += c.length;
+        });
+        const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), truncated });
+        res.on('end', done);
+        res.on('close', done);
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timed out after ${TIMEOUT_MS}ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * web_fetch runs in the server, not the sandbox, but leaves through the session's egress gate:
+ * the environment's network policy applies to every hop of a redirect chain.
+ */
+export async function webFetch(input: Record<string, unknown>, gate: EgressGate, config: Record<string, unknown> | undefined, signal: AbortSignal): Promise<ToolOutcome> {
+  if (typeof input.url !== 'string' || !input.url) return fail('web_fetch: url is required');
+  let url: URL;
+  try {
+    url = new URL(input.url);
+  } catch {
+    return fail(`web_fetch: ${input.url} is not a valid URL`);
+  }
+  const maxTokens = typeof config?.max_content_tokens === 'number' ? config.max_content_tokens : undefined;
+  const maxChars = maxTokens ? maxTokens * 4 : DEFAULT_MAX_CHARS;
+  try {
+    for (let hop = 0; ; hop++) {
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return fail(`web_fetch: only http and https URLs can be fetched (${url.protocol})`);
+      const refused = domainAllowed(url.hostname.toLowerCase(), config);
+      if (refused) return fail(`web_fetch: ${refused}`);
+      const res = await once(url, gate, signal);
+      if (res.status >= 300 && res.status < 400 && res.headers.location) {
+        if (hop >= MAX_REDIRECTS) return fail(`web_fetch: too many redirects (last: ${url.href})`);
+        url = new URL(res.headers.location, url);
+        continue;
+      }
+      const type = String(res.headers['content-type'] ?? '');
+      if (!/^(text\/|application\/(json|xml|javascript|[\w.+-]*\+(json|xml)))/i.test(type) && type) {
+        return fail(`web_fetch: ${url.href} returned ${type} (${res.body.length} bytes), which is not text`);
+      }
+      let text = res.body.toString('utf8');
+      if (/html/i.test(type)) text = htmlToText(text);
+      let note = res.truncated ? '\n[content truncated]' : '';
+      if (text.length > maxChars) {
+        text = text.slice(0, maxChars);
+        note = '\n[content truncated]';
+      }
+      const body = `URL: ${url.href}\nStatus: ${res.status}\nContent-Type: ${type || 'unknown'}\n\n${text}${note}`;
+      return { is_error: res.status >= 400, content: [{ type: 'text', text: body }] };
+    }
+  } catch (err) {
+    if (err instanceof EgressRefused) return fail(`web_fetch: ${err.message}`);
+    if (signal.aborted) return fail('web_fetch: interrupted');
+    return fail(`web_fetch: ${url.href}: ${(err as Error).message}`);
+  }
+}

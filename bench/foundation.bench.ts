@@ -1,0 +1,88 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import { startPaddock } from '../test/support/paddock.js';
+import { openSse } from '../test/support/sse.js';
+
+/**
+ * The foundation on SQLite, through HTTP against a real Paddock process: how fast sessions are
+ * created, how fast client events are appended (POST /v1/sessions/{id}/events), and how long an
+ * appended event takes to reach a stream subscriber. The runtime is running, but its model is
+ * unreachable and it backs off for a minute after the first failure, so what is measured is the
+ * HTTP + validation + SQLite append + fan-out path (turn costs are runtime.bench.ts's business).
+ */
+
+const ROUNDS = 3;
+const CREATES_PER_ROUND = 300;
+const POSTS_PER_ROUND = 600;
+const CONCURRENCY = 8;
+const LATENCY_SAMPLES = 300;
+
+const median = (xs: number[]) => quantile(xs, 0.5);
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+/** Runs `total` calls of `fn` with `CONCURRENCY` in flight; answers calls per second. */
+async function rate(total: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < total) await fn(next++);
+    }),
+  );
+  return total / ((performance.now() - started) / 1000);
+}
+
+const message = (text: string) => ({ events: [{ type: 'user.message' as const, content: [{ type: 'text' as const, text }] }] });
+
+async function deliveryLatency(client: Anthropic, url: string, apiKey: string, sessionId: string): Promise<number[]> {
+  const stream = await openSse(`${url}/v1/sessions/${sessionId}/events/stream`, apiKey);
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      const marker = `latency-${i}`;
+      const t0 = performance.now();
+      const echoed = stream.until((f) => f.event === 'user.message' && JSON.parse(f.data).content?.[0]?.text === marker, 10_000);
+      await client.beta.sessions.events.send(sessionId, message(marker));
+      await echoed;
+      samples.push(performance.now() - t0);
+    }
+  } finally {
+    stream.close();
+  }
+  return samples;
+}
+
+export default {
+  name: 'foundation',
+  async run() {
+    const p = await startPaddock({ env: { PADDOCK_MODEL_RETRY_BASE_MS: '60000', PADDOCK_MODEL_RETRY_MAX_MS: '60000' } });
+    try {
+      const { client } = p;
+      const envId = (await client.beta.environments.create({ name: 'bench' })).id;
+      const agentId = (await client.beta.agents.create({ name: 'bench', model: 'claude-sonnet-4-6' })).id;
+      const createSession = () => client.beta.sessions.create({ agent: agentId, environment_id: envId });
+
+      await rate(50, createSession); // warm-up: JIT, SQLite page cache, keep-alive sockets
+      const creates: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) creates.push(await rate(CREATES_PER_ROUND, createSession));
+
+      const sessions = await Promise.all(Array.from({ length: CONCURRENCY }, () => createSession().then((s) => s.id)));
+      const appends: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        appends.push(await rate(POSTS_PER_ROUND, (i) => client.beta.sessions.events.send(sessions[i % sessions.length], message(`r${r} m${i}`))));
+      }
+
+      const latency = await deliveryLatency(client, p.url, p.apiKey, (await createSession()).id);
+      return [
+        { metric: `session creates (median of ${ROUNDS} rounds, ${CONCURRENCY} in flight)`, value: median(creates), unit: 'sessions/s' },
+        { metric: `events appended via POST (median of ${ROUNDS} rounds, ${CONCURRENCY} in flight)`, value: median(appends), unit: 'events/s' },
+        { metric: `SSE delivery POST→subscriber p50 (${LATENCY_SAMPLES} samples)`, value: quantile(latency, 0.5), unit: 'ms' },
+        { metric: `SSE delivery POST→subscriber p99 (${LATENCY_SAMPLES} samples)`, value: quantile(latency, 0.99), unit: 'ms' },
+      ];
+    } finally {
+      await p.stop();
+    }
+  },
+};

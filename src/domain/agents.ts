@@ -101,6 +101,8 @@ export class Agents {
     const head = await this.db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
     if (!head) throw notFound('Agent', id);
     const v = version ?? Number(head.version);
+    // No version is that large, and Postgres would reject the comparison with its integer column.
+    if (v > head.version) throw new ApiError(404, 'not_found_error', `Agent ${id} has no version ${v}`);
     const row = await this.db.selectFrom('agent_versions').select('data').where('agent_id', '=', id).where('version', '=', v).executeTakeFirst();
     if (!row) throw new ApiError(404, 'not_found_error', `Agent ${id} has no version ${v}`);
     return { ...(JSON.parse(row.data) as Agent), archived_at: head.archived_at };

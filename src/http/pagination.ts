@@ -1,5 +1,5 @@
 import { invalid } from '../domain/errors.js';
-import { int, str, type Query } from './query.js';
+import { int, MAX_INT, str, type Query } from './query.js';
 
 /**
  * Opaque page cursors. A cursor names the key to continue from, the direction, and the order
@@ -29,7 +29,7 @@ export function decodeCursor(page: string | undefined, order: 'asc' | 'desc', ke
     c = JSON.parse(Buffer.from(page.slice(5), 'base64url').toString('utf8')) as Cursor;
     // A key of the wrong type (a cursor from another list, or a forged one) would reach SQL as a
     // comparison of text with integer: meaningless on SQLite, an error on Postgres.
-    const keyOk = keyType === 'number' ? Number.isSafeInteger(c.k) : typeof c.k === 'string';
+    const keyOk = keyType === 'number' ? Number.isInteger(c.k) && Math.abs(c.k as number) <= MAX_INT : typeof c.k === 'string';
     if (!keyOk || (c.d !== 'next' && c.d !== 'prev') || (c.o !== 'asc' && c.o !== 'desc')) {
       throw new Error('shape');
     }

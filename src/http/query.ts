@@ -25,13 +25,21 @@ export function arr(q: Query, key: string): string[] | undefined {
   return out.length ? out : undefined;
 }
 
+/**
+ * The largest integer a query may carry: integer columns are 32-bit on Postgres, and a larger
+ * value there is an SQL error rather than "no such row".
+ */
+export const MAX_INT = 2_147_483_647;
+
 export function int(q: Query, key: string, opts: { min?: number; max?: number } = {}): number | undefined {
   const s = single(q, key);
   if (s === undefined) return undefined;
   if (!/^-?\d+$/.test(s)) throw invalid(`${key}: must be an integer`);
   const n = Number(s);
+  const max = Math.min(opts.max ?? MAX_INT, MAX_INT);
   if (opts.min !== undefined && n < opts.min) throw invalid(`${key}: must be at least ${opts.min}`);
-  if (opts.max !== undefined && n > opts.max) throw invalid(`${key}: must be at most ${opts.max}`);
+  if (n > max) throw invalid(`${key}: must be at most ${max}`);
+  if (n < -MAX_INT) throw invalid(`${key}: must be at least ${-MAX_INT}`);
   return n;
 }
 

@@ -70,23 +70,30 @@ export async function startCluster(opts: { nodes: number; env?: Record<string, s
   };
 }
 
-/** Forwards each request, streamed both ways, to the next node that is still running. */
+/**
+ * Forwards each request to the next node that is still running. Like nginx by default, it reads
+ * the whole request body first (so a node that answers early, e.g. 413, is not cut off mid-upload)
+ * and streams the response (SSE) back as it comes.
+ */
 async function roundRobin(nodes: PaddockProcess[]): Promise<http.Server> {
   let next = 0;
-  const proxy = http.createServer((req, res) => {
+  const proxy = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
     const live = nodes.filter((n) => n.proc.exitCode === null && n.proc.signalCode === null);
     if (live.length === 0) return void res.writeHead(502).end('no live node');
     const target = new URL(live[next++ % live.length].url);
-    const upstream = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
+    const headers = { ...req.headers };
+    delete headers['transfer-encoding'];
+    if (req.method !== 'GET' && req.method !== 'HEAD') headers['content-length'] = String(body.length);
+    const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
     upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end('node unreachable')));
     res.on('close', () => upstream.destroy());
-    req.pipe(upstream);
+    upstream.end(body);
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   return proxy;

@@ -81,6 +81,8 @@ export class BubblewrapProvider implements SandboxProvider {
       '--dir', PATHS.uploads,
       ...spec.mounts.flatMap((m) => ['--ro-bind', rel(m.hostPath), m.path]),
       '--ro-bind-data', '3', AGENT_PATH,
+      // The sandbox's own root (a tmpfs) is read-only too: writable places are the mounts above.
+      '--remount-ro', '/',
       '--chdir', PATHS.workspace,
       '--clearenv',
       '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin',

@@ -34,11 +34,19 @@ function sharedPostgres(): Promise<PostgresServer> {
   return (server ??= startPostgres());
 }
 
-export async function startCluster(opts: { nodes: number; env?: Record<string, string | undefined>; dataDir?: string }): Promise<PaddockCluster> {
+export interface ClusterOptions {
+  nodes: number;
+  env?: Record<string, string | undefined>;
+  dataDir?: string;
+  /** An existing database to share; by default a fresh one on this process's test Postgres. */
+  databaseUrl?: string;
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<PaddockCluster> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'paddock-cluster-'));
   // A restart with the same data dir finds the same database, as a restarted cluster would.
   const dbFile = path.join(dataDir, 'test-database-url');
-  const databaseUrl = existsSync(dbFile) ? readFileSync(dbFile, 'utf8') : await (await sharedPostgres()).createDatabase();
+  const databaseUrl = opts.databaseUrl ?? (existsSync(dbFile) ? readFileSync(dbFile, 'utf8') : await (await sharedPostgres()).createDatabase());
   writeFileSync(dbFile, databaseUrl);
   const apiKey = opts.env?.PADDOCK_API_KEYS ?? 'sk-test-cluster-' + randomBytes(8).toString('hex');
   const nodes: PaddockProcess[] = [];

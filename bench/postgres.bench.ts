@@ -1,0 +1,110 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import { startCluster, type PaddockCluster } from '../test/support/cluster.js';
+import { startPostgres } from '../test/support/postgres.js';
+import { openSse } from '../test/support/sse.js';
+
+/**
+ * The foundation figures (foundation.bench.ts) on Postgres, for one node and for three nodes
+ * sharing the database. With three nodes the client spreads its requests round-robin over the
+ * nodes (as a load balancer would), and the SSE subscriber sits on another node than the one
+ * that takes the POST, so every delivery crosses nodes through LISTEN/NOTIFY. The Postgres
+ * cluster is a throwaway one on the same machine, with fsync off (test/support/postgres.ts).
+ */
+
+const ROUNDS = 3;
+const CREATES_PER_ROUND = 300;
+const POSTS_PER_ROUND = 600;
+const CONCURRENCY = 8;
+const LATENCY_SAMPLES = 300;
+
+const median = (xs: number[]) => quantile(xs, 0.5);
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+/** Runs `total` calls of `fn` with `CONCURRENCY` in flight; answers calls per second. */
+async function rate(total: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < total) await fn(next++);
+    }),
+  );
+  return total / ((performance.now() - started) / 1000);
+}
+
+const message = (text: string) => ({ events: [{ type: 'user.message' as const, content: [{ type: 'text' as const, text }] }] });
+
+/** POSTs to `sender`, subscribed on node `streamNode`: milliseconds until the frame arrives. */
+async function deliveryLatency(c: PaddockCluster, sender: Anthropic, streamNode: number, sessionId: string): Promise<number[]> {
+  const stream = await openSse(`${c.nodes[streamNode].url}/v1/sessions/${sessionId}/events/stream`, c.apiKey);
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      const marker = `latency-${i}`;
+      const t0 = performance.now();
+      const echoed = stream.until((f) => f.event === 'user.message' && JSON.parse(f.data).content?.[0]?.text === marker, 10_000);
+      await sender.beta.sessions.events.send(sessionId, message(marker));
+      await echoed;
+      samples.push(performance.now() - t0);
+    }
+  } finally {
+    stream.close();
+  }
+  return samples;
+}
+
+async function measure(c: PaddockCluster, label: string) {
+  const clients = c.nodes.map((_, i) => c.clientFor(i));
+  const via = (i: number) => clients[i % clients.length];
+  const envId = (await via(0).beta.environments.create({ name: 'bench' })).id;
+  const agentId = (await via(0).beta.agents.create({ name: 'bench', model: 'claude-sonnet-4-6' })).id;
+  const createSession = (i: number) => via(i).beta.sessions.create({ agent: agentId, environment_id: envId });
+
+  await rate(50, createSession); // warm-up: JIT, connection pools, keep-alive sockets
+  const creates: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) creates.push(await rate(CREATES_PER_ROUND, createSession));
+
+  const sessions = await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => createSession(i).then((s) => s.id)));
+  const appends: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    appends.push(await rate(POSTS_PER_ROUND, (i) => via(i).beta.sessions.events.send(sessions[i % sessions.length], message(`r${r} m${i}`))));
+  }
+
+  const sid = (await createSession(0)).id;
+  const latency = await deliveryLatency(c, via(c.nodes.length - 1), c.nodes.length > 1 ? 1 : 0, sid);
+  return [
+    { metric: `${label}: session creates (median of ${ROUNDS} rounds, ${CONCURRENCY} in flight)`, value: median(creates), unit: 'sessions/s' },
+    { metric: `${label}: events appended via POST (median of ${ROUNDS} rounds, ${CONCURRENCY} in flight)`, value: median(appends), unit: 'events/s' },
+    { metric: `${label}: SSE delivery POST→subscriber p50 (${LATENCY_SAMPLES} samples)`, value: quantile(latency, 0.5), unit: 'ms' },
+    { metric: `${label}: SSE delivery POST→subscriber p99 (${LATENCY_SAMPLES} samples)`, value: quantile(latency, 0.99), unit: 'ms' },
+  ];
+}
+
+export default {
+  name: 'postgres',
+  async run() {
+    const pg = await startPostgres();
+    try {
+      const results = [];
+      for (const nodes of [1, 3]) {
+        const c = await startCluster({
+          nodes,
+          databaseUrl: await pg.createDatabase(),
+          // The model is unreachable and the runtime backs off for a minute after the first failure.
+          env: { PADDOCK_MODEL_RETRY_BASE_MS: '60000', PADDOCK_MODEL_RETRY_MAX_MS: '60000' },
+        });
+        try {
+          results.push(...(await measure(c, nodes === 1 ? '1 node' : `${nodes} nodes`)));
+        } finally {
+          await c.stop();
+        }
+      }
+      return results;
+    } finally {
+      await pg.stop();
+    }
+  },
+};

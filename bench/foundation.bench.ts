@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { startPaddock } from '../test/support/paddock.js';
 import { openSse } from '../test/support/sse.js';
+import { median, quantile, rate, userMessage } from './measure.js';
 
 /**
  * The foundation on SQLite, through HTTP against a real Paddock process: how fast sessions are
@@ -16,26 +17,6 @@ const POSTS_PER_ROUND = 600;
 const CONCURRENCY = 8;
 const LATENCY_SAMPLES = 300;
 
-const median = (xs: number[]) => quantile(xs, 0.5);
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-}
-
-/** Runs `total` calls of `fn` with `CONCURRENCY` in flight; answers calls per second. */
-async function rate(total: number, fn: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < total) await fn(next++);
-    }),
-  );
-  return total / ((performance.now() - started) / 1000);
-}
-
-const message = (text: string) => ({ events: [{ type: 'user.message' as const, content: [{ type: 'text' as const, text }] }] });
-
 async function deliveryLatency(client: Anthropic, url: string, apiKey: string, sessionId: string): Promise<number[]> {
   const stream = await openSse(`${url}/v1/sessions/${sessionId}/events/stream`, apiKey);
   const samples: number[] = [];
@@ -44,7 +25,7 @@ async function deliveryLatency(client: Anthropic, url: string, apiKey: string, s
       const marker = `latency-${i}`;
       const t0 = performance.now();
       const echoed = stream.until((f) => f.event === 'user.message' && JSON.parse(f.data).content?.[0]?.text === marker, 10_000);
-      await client.beta.sessions.events.send(sessionId, message(marker));
+      await client.beta.sessions.events.send(sessionId, userMessage(marker));
       await echoed;
       samples.push(performance.now() - t0);
     }
@@ -64,14 +45,14 @@ export default {
       const agentId = (await client.beta.agents.create({ name: 'bench', model: 'claude-sonnet-4-6' })).id;
       const createSession = () => client.beta.sessions.create({ agent: agentId, environment_id: envId });
 
-      await rate(50, createSession); // warm-up: JIT, SQLite page cache, keep-alive sockets
+      await rate(50, CONCURRENCY, createSession); // warm-up: JIT, SQLite page cache, keep-alive sockets
       const creates: number[] = [];
-      for (let r = 0; r < ROUNDS; r++) creates.push(await rate(CREATES_PER_ROUND, createSession));
+      for (let r = 0; r < ROUNDS; r++) creates.push(await rate(CREATES_PER_ROUND, CONCURRENCY, createSession));
 
       const sessions = await Promise.all(Array.from({ length: CONCURRENCY }, () => createSession().then((s) => s.id)));
       const appends: number[] = [];
       for (let r = 0; r < ROUNDS; r++) {
-        appends.push(await rate(POSTS_PER_ROUND, (i) => client.beta.sessions.events.send(sessions[i % sessions.length], message(`r${r} m${i}`))));
+        appends.push(await rate(POSTS_PER_ROUND, CONCURRENCY, (i) => client.beta.sessions.events.send(sessions[i % sessions.length], userMessage(`r${r} m${i}`))));
       }
 
       const latency = await deliveryLatency(client, p.url, p.apiKey, (await createSession()).id);

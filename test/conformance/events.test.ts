@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect } from '../support/collect.js';
 import { raw, startPaddock, type PaddockProcess } from '../support/paddock.js';
 import { openSse, type SseFrame } from '../support/sse.js';
 
@@ -25,12 +26,6 @@ const send = (sid: string, ...texts: string[]) => client.beta.sessions.events.se
 const streamUrl = (sid: string, query = '') => `${p.url}/v1/sessions/${sid}/events/stream${query}`;
 const notPing = (f: SseFrame) => f.event !== 'ping';
 
-async function all<T>(iter: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of iter) out.push(x);
-  return out;
-}
-
 describe('events: send', () => {
   it('answers the stored echoes with sevt_ ids and processed_at', async () => {
     const sid = await newSession();
@@ -44,7 +39,7 @@ describe('events: send', () => {
       expect(e.id).toMatch(/^sevt_01/);
       expect(Date.parse(e.processed_at as string)).not.toBeNaN();
     }
-    const history = await all(client.beta.sessions.events.list(sid, { types: ['user.message', 'system.message'] }));
+    const history = await collect(client.beta.sessions.events.list(sid, { types: ['user.message', 'system.message'] }));
     expect(history.map((e) => e.id)).toEqual(res.data!.map((e) => e.id));
   });
 
@@ -85,7 +80,7 @@ describe('events: list', () => {
   });
 
   it('auto-paginates in asc order over more than two pages', async () => {
-    const got = await all(client.beta.sessions.events.list(sid, { limit: 2, types: ['user.message'] }));
+    const got = await collect(client.beta.sessions.events.list(sid, { limit: 2, types: ['user.message'] }));
     expect(got.map((e) => e.id)).toEqual(sent);
     const first = await client.beta.sessions.events.list(sid, { limit: 3, types: ['user.message'] });
     expect(first.data).toHaveLength(3);
@@ -94,7 +89,7 @@ describe('events: list', () => {
   });
 
   it('order=desc, and a cursor reused with another order is a 400', async () => {
-    const desc = await all(client.beta.sessions.events.list(sid, { limit: 3, order: 'desc', types: ['user.message'] }));
+    const desc = await collect(client.beta.sessions.events.list(sid, { limit: 3, order: 'desc', types: ['user.message'] }));
     expect(desc.map((e) => e.id)).toEqual([...sent].reverse());
     const page = await client.beta.sessions.events.list(sid, { limit: 2, order: 'desc' });
     await expect(client.beta.sessions.events.list(sid, { order: 'asc', page: page.next_page! })).rejects.toBeInstanceOf(
@@ -104,12 +99,12 @@ describe('events: list', () => {
 
   it('filters by types[] and by created_at (processed_at)', async () => {
     expect((await client.beta.sessions.events.list(sid, { types: ['session.status_terminated'] })).data).toEqual([]);
-    const history = await all(client.beta.sessions.events.list(sid, { types: ['user.message'] }));
+    const history = await collect(client.beta.sessions.events.list(sid, { types: ['user.message'] }));
     const cut = history[4].processed_at as string;
-    const since = await all(client.beta.sessions.events.list(sid, { types: ['user.message'], 'created_at[gt]': cut } as any));
+    const since = await collect(client.beta.sessions.events.list(sid, { types: ['user.message'], 'created_at[gt]': cut } as any));
     for (const e of since) expect(Date.parse(e.processed_at as string)).toBeGreaterThan(Date.parse(cut));
     expect(since.map((e) => e.id)).not.toContain(history[4].id);
-    const upTo = await all(client.beta.sessions.events.list(sid, { types: ['user.message'], 'created_at[lte]': cut } as any));
+    const upTo = await collect(client.beta.sessions.events.list(sid, { types: ['user.message'], 'created_at[lte]': cut } as any));
     expect(upTo.map((e) => e.id)).toContain(history[4].id);
     expect(new Set([...since, ...upTo].map((e) => e.id))).toEqual(new Set(sent));
   });
@@ -181,7 +176,7 @@ describe('events: stream', () => {
     const after = (await second.until((f) => f.id === d)).filter(notPing);
     second.close();
 
-    const history = (await all(client.beta.sessions.events.list(sid))).map((e) => e.id);
+    const history = (await collect(client.beta.sessions.events.list(sid))).map((e) => e.id);
     const received = [...before, ...after].map((f) => f.id);
     expect(new Set(received).size).toBe(received.length);
     expect(received).toEqual(history.slice(0, history.indexOf(d) + 1));

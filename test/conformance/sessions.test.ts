@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect } from '../support/collect.js';
 import { raw, startPaddock, type PaddockProcess } from '../support/paddock.js';
 import { openSse } from '../support/sse.js';
 
@@ -19,12 +20,6 @@ afterAll(async () => {
 
 const newAgent = (extra: Partial<Anthropic.Beta.AgentCreateParams> = {}) =>
   client.beta.agents.create({ name: `agent-${++n}`, model: 'claude-opus-4-7', system: 'v1 system', ...extra });
-
-async function all<T>(iter: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of iter) out.push(x);
-  return out;
-}
 
 describe('sessions: create', () => {
   it('with an agent id string: latest version, idle, full session object', async () => {
@@ -118,7 +113,7 @@ describe('sessions: create', () => {
       ],
     });
     expect(s).toMatchObject({ title: 'with extras', metadata: { ticket: 'T-1' } });
-    const msgs = await all(client.beta.sessions.events.list(s.id, { types: ['user.message'] }));
+    const msgs = await collect(client.beta.sessions.events.list(s.id, { types: ['user.message'] }));
     expect(msgs.map((e) => (e as any).content[0].text)).toEqual(['first', 'second']);
     for (const e of msgs) {
       expect(e.id).toMatch(/^sevt_01/);
@@ -138,7 +133,7 @@ describe('sessions: retrieve, update, archive, delete', () => {
     const u = await client.beta.sessions.update(s.id, { title: 'new', metadata: { drop: null, add: 'a' } as any });
     expect(u).toMatchObject({ id: s.id, title: 'new', metadata: { keep: 'k', add: 'a' } });
     expect(await client.beta.sessions.retrieve(s.id)).toMatchObject({ title: 'new', metadata: { keep: 'k', add: 'a' } });
-    const updates = await all(client.beta.sessions.events.list(s.id, { types: ['session.updated'] }));
+    const updates = await collect(client.beta.sessions.events.list(s.id, { types: ['session.updated'] }));
     expect(updates).toHaveLength(1);
     expect(updates[0]).toMatchObject({ title: 'new', metadata: { keep: 'k', add: 'a' } });
     expect(updates[0]).not.toHaveProperty('agent');
@@ -210,11 +205,11 @@ describe('sessions: list', () => {
     expect(page3.next_page).toBeNull();
 
     // Auto-pagination over three pages.
-    expect((await all(client.beta.sessions.list({ agent_id: agent.id, limit: 2 }))).map((s) => s.id)).toEqual([...ids].reverse());
+    expect((await collect(client.beta.sessions.list({ agent_id: agent.id, limit: 2 }))).map((s) => s.id)).toEqual([...ids].reverse());
   });
 
   it('order=asc, and a cursor reused with the other order is a 400', async () => {
-    const asc = await all(client.beta.sessions.list({ agent_id: agent.id, order: 'asc', limit: 2 }));
+    const asc = await collect(client.beta.sessions.list({ agent_id: agent.id, order: 'asc', limit: 2 }));
     expect(asc.map((s) => s.id)).toEqual(ids);
     const page = await client.beta.sessions.list({ agent_id: agent.id, limit: 2 });
     await expect(client.beta.sessions.list({ agent_id: agent.id, order: 'asc', page: page.next_page! })).rejects.toBeInstanceOf(
@@ -223,30 +218,30 @@ describe('sessions: list', () => {
   });
 
   it('filters by agent_version, statuses, created_at, include_archived', async () => {
-    const v1 = await all(client.beta.sessions.list({ agent_id: agent.id, agent_version: 1 }));
+    const v1 = await collect(client.beta.sessions.list({ agent_id: agent.id, agent_version: 1 }));
     expect(v1.map((s) => s.id)).toEqual([ids[2], ids[1], ids[0]]);
-    const v2 = await all(client.beta.sessions.list({ agent_id: agent.id, agent_version: 2 }));
+    const v2 = await collect(client.beta.sessions.list({ agent_id: agent.id, agent_version: 2 }));
     expect(v2.map((s) => s.id)).toEqual([ids[4], ids[3]]);
     await expect(client.beta.sessions.list({ agent_version: 1 })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
 
-    const idle = await all(client.beta.sessions.list({ agent_id: agent.id, statuses: ['idle'] }));
+    const idle = await collect(client.beta.sessions.list({ agent_id: agent.id, statuses: ['idle'] }));
     expect(idle).toHaveLength(5);
-    expect(await all(client.beta.sessions.list({ agent_id: agent.id, statuses: ['terminated'] }))).toEqual([]);
+    expect(await collect(client.beta.sessions.list({ agent_id: agent.id, statuses: ['terminated'] }))).toEqual([]);
     await expect(client.beta.sessions.list({ statuses: ['sleeping' as any] })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
 
     const third = await client.beta.sessions.retrieve(ids[2]);
-    const fromThird = await all(client.beta.sessions.list({ agent_id: agent.id, 'created_at[gte]': third.created_at }));
+    const fromThird = await collect(client.beta.sessions.list({ agent_id: agent.id, 'created_at[gte]': third.created_at }));
     expect(fromThird.map((s) => s.id)).toEqual(expect.arrayContaining([ids[4], ids[3], ids[2]]));
     expect(fromThird.map((s) => s.id)).not.toContain(ids[0]);
-    const beforeThird = await all(client.beta.sessions.list({ agent_id: agent.id, 'created_at[lt]': third.created_at }));
+    const beforeThird = await collect(client.beta.sessions.list({ agent_id: agent.id, 'created_at[lt]': third.created_at }));
     expect(beforeThird.map((s) => s.id)).not.toContain(ids[2]);
 
-    expect(await all(client.beta.sessions.list({ memory_store_id: 'memstore_01none' }))).toEqual([]);
+    expect(await collect(client.beta.sessions.list({ memory_store_id: 'memstore_01none' }))).toEqual([]);
 
     const extra = await client.beta.sessions.create({ agent: agent.id, environment_id: envId });
     await client.beta.sessions.archive(extra.id);
-    expect((await all(client.beta.sessions.list({ agent_id: agent.id }))).map((s) => s.id)).not.toContain(extra.id);
-    expect((await all(client.beta.sessions.list({ agent_id: agent.id, include_archived: true }))).map((s) => s.id)).toContain(extra.id);
+    expect((await collect(client.beta.sessions.list({ agent_id: agent.id }))).map((s) => s.id)).not.toContain(extra.id);
+    expect((await collect(client.beta.sessions.list({ agent_id: agent.id, include_archived: true }))).map((s) => s.id)).toContain(extra.id);
   });
 
   it('accepts repeated statuses= as well as statuses[]=', async () => {

@@ -1,0 +1,23 @@
+/** Small measuring helpers shared by the benchmarks (not a bench module itself: no `.bench.ts`). */
+
+export function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+export const median = (xs: number[]): number => quantile(xs, 0.5);
+
+/** Runs `total` calls of `fn` with `concurrency` in flight; answers calls per second. */
+export async function rate(total: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await fn(next++);
+    }),
+  );
+  return total / ((performance.now() - started) / 1000);
+}
+
+/** A send-events body with one user.message. */
+export const userMessage = (text: string) => ({ events: [{ type: 'user.message' as const, content: [{ type: 'text' as const, text }] }] });

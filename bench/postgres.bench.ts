@@ -2,6 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { startCluster, type PaddockCluster } from '../test/support/cluster.js';
 import { startPostgres } from '../test/support/postgres.js';
 import { openSse } from '../test/support/sse.js';
+import { median, quantile, rate as rateAt, userMessage as message } from './measure.js';
 
 /**
  * The foundation figures (foundation.bench.ts) on Postgres, for one node and for three nodes
@@ -16,26 +17,7 @@ const CREATES_PER_ROUND = 300;
 const POSTS_PER_ROUND = 600;
 const CONCURRENCY = 8;
 const LATENCY_SAMPLES = 300;
-
-const median = (xs: number[]) => quantile(xs, 0.5);
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-}
-
-/** Runs `total` calls of `fn` with `CONCURRENCY` in flight; answers calls per second. */
-async function rate(total: number, fn: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < total) await fn(next++);
-    }),
-  );
-  return total / ((performance.now() - started) / 1000);
-}
-
-const message = (text: string) => ({ events: [{ type: 'user.message' as const, content: [{ type: 'text' as const, text }] }] });
+const rate = (total: number, fn: (i: number) => Promise<unknown>) => rateAt(total, CONCURRENCY, fn);
 
 /** POSTs to `sender`, subscribed on node `streamNode`: milliseconds until the frame arrives. */
 async function deliveryLatency(c: PaddockCluster, sender: Anthropic, streamNode: number, sessionId: string): Promise<number[]> {

@@ -79,9 +79,13 @@ export async function startPostgres(): Promise<PostgresServer> {
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  // If the test worker dies without stopping us, do not leave a server behind.
-  const killOnExit = () => proc.exitCode === null && proc.kill('SIGQUIT');
-  process.once('exit', killOnExit);
+  // If the test worker goes away without stopping us (a suite that keeps one server for the whole
+  // process, a worker killed by the runner), a watchdog stops the server and removes its files.
+  const watchdog = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -QUIT ${proc.pid} 2>/dev/null; sleep 2; rm -rf '${dir}'`], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  watchdog.unref();
   const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
   await waitReady(admin, proc, () => out);
 
@@ -107,7 +111,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
     async stop() {
-      process.off('exit', killOnExit);
+      if (watchdog.exitCode === null) watchdog.kill();
       // Fast shutdown: disconnects clients, no checkpoint wait worth having for a throwaway cluster.
       if (proc.exitCode === null) proc.kill('SIGINT');
       await exited;

@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect as all } from '../support/collect.js';
 import { startCluster, type PaddockCluster } from '../support/cluster.js';
 import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
 import { openSse } from '../support/sse.js';
@@ -18,12 +19,6 @@ afterAll(async () => {
   await c?.stop();
   await model?.close();
 });
-
-async function all<T>(iter: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of iter) out.push(x);
-  return out;
-}
 
 const message = (text: string) => ({ type: 'user.message' as const, content: [{ type: 'text' as const, text }] });
 

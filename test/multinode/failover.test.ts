@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { collect as all } from '../support/collect.js';
 import { startCluster, type PaddockCluster } from '../support/cluster.js';
 import { startScriptedModel, type RecordedRequest, type ScriptedModel } from '../support/scripted-model.js';
 
@@ -51,12 +52,6 @@ afterAll(async () => {
   await c?.stop();
   await model?.close();
 });
-
-async function all<T>(iter: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of iter) out.push(x);
-  return out;
-}
 
 async function leaseHolders(): Promise<Map<string, string>> {
   const client = new pg.Client(c.databaseUrl);

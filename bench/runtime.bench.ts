@@ -1,21 +1,23 @@
 import type Anthropic from '@anthropic-ai/sdk';
+import { quantile, userMessage } from './measure.js';
 import { startPaddock, type PaddockProcess } from '../test/support/paddock.js';
 import { startScriptedModel, type ScriptedModel } from '../test/support/scripted-model.js';
 
 /**
  * Runtime benchmarks against a real Paddock process and a scripted (instant or slow) model:
- * - turn overhead: user.message sent → session.status_idle seen on the stream, p50 / p99;
+ * - turn overhead: user.message sent → session.status_idle seen on the stream, p50 / p99, over
+ *   TURNS sequential turns of one session; the p50 of its first and of its last WINDOW turns shows
+ *   whether a step's cost grows with the length of the log (it should not);
+ * - events logged per second during those turns (each turn logs six events);
  * - concurrency: how many sessions one node runs at once (each a turn on a slow model) with
  *   every turn ending in end_turn and no error.
  */
 
 const TURNS = 200;
+const WINDOW = 20;
+const EVENTS_PER_TURN = 6; // user.message, running, span start, agent.message, span end, idle
 const CONCURRENCY_STEPS = [50, 100, 200, 400, 800];
 const SLOW_MODEL_MS = 1500;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 async function setup(model: ScriptedModel): Promise<{ p: PaddockProcess; client: Anthropic; agentId: string; envId: string }> {
   const p = await startPaddock({ env: { ANTHROPIC_BASE_URL: model.url } });
@@ -25,6 +27,7 @@ async function setup(model: ScriptedModel): Promise<{ p: PaddockProcess; client:
   return { p, client, agentId, envId };
 }
 
+/** Turn latencies in the order the turns ran. */
 async function turnOverhead(client: Anthropic, agentId: string, envId: string): Promise<number[]> {
   const sid = (await client.beta.sessions.create({ agent: agentId, environment_id: envId })).id;
   const stream = await client.beta.sessions.events.stream(sid);
@@ -32,7 +35,7 @@ async function turnOverhead(client: Anthropic, agentId: string, envId: string): 
   const samples: number[] = [];
   for (let i = 0; i < TURNS; i++) {
     const t0 = performance.now();
-    await client.beta.sessions.events.send(sid, { events: [{ type: 'user.message', content: [{ type: 'text', text: `turn ${i}` }] }] });
+    await client.beta.sessions.events.send(sid, userMessage(`turn ${i}`));
     for (;;) {
       const { value, done } = await it.next();
       if (done) throw new Error('stream ended');
@@ -41,7 +44,7 @@ async function turnOverhead(client: Anthropic, agentId: string, envId: string): 
     samples.push(performance.now() - t0);
   }
   await it.return?.();
-  return samples.sort((a, b) => a - b);
+  return samples;
 }
 
 /** Runs `n` sessions' turns at once; true when every one ended in end_turn without a session.error. */
@@ -87,9 +90,14 @@ export default {
       } finally {
         await slow.p.stop();
       }
+      const ms = (v: number) => +v.toFixed(2);
+      const total = samples.reduce((a, b) => a + b, 0);
       return [
-        { metric: 'turn overhead p50 (user.message → status_idle, instant model)', value: +percentile(samples, 50).toFixed(2), unit: 'ms' },
-        { metric: 'turn overhead p99', value: +percentile(samples, 99).toFixed(2), unit: 'ms' },
+        { metric: `turn overhead p50 (user.message → status_idle, instant model, ${TURNS} turns)`, value: ms(quantile(samples, 0.5)), unit: 'ms' },
+        { metric: 'turn overhead p99', value: ms(quantile(samples, 0.99)), unit: 'ms' },
+        { metric: `turn overhead p50, first ${WINDOW} turns`, value: ms(quantile(samples.slice(0, WINDOW), 0.5)), unit: 'ms' },
+        { metric: `turn overhead p50, last ${WINDOW} turns (log ≈ ${EVENTS_PER_TURN * TURNS} events)`, value: ms(quantile(samples.slice(-WINDOW), 0.5)), unit: 'ms' },
+        { metric: 'events logged during sequential turns', value: +((EVENTS_PER_TURN * TURNS) / (total / 1000)).toFixed(1), unit: 'events/s' },
         { metric: `concurrent running sessions sustained (model ${SLOW_MODEL_MS} ms/turn, steps ${CONCURRENCY_STEPS.join('/')})`, value: sustained, unit: 'sessions' },
       ];
     } finally {

@@ -80,14 +80,24 @@ export class EventLog {
         .executeTakeFirst();
       if (!row) throw new Error(`append to unknown session ${sessionId}`);
       if (opts.dedupeKey) {
-        const existing = await trx
+        // An append's first event is always `<key>#0`: an exact index lookup, where a LIKE over the
+        // key would scan every event of the session on each append.
+        const first = await trx
           .selectFrom('events')
-          .select(['seq', 'data'])
+          .select('seq')
           .where('session_id', '=', sessionId)
-          .where('dedupe_key', 'like', `${opts.dedupeKey}#%`)
-          .orderBy('seq')
-          .execute();
-        if (existing.length > 0) throw new AlreadyAppended(existing.map((r) => JSON.parse(r.data) as SessionEvent));
+          .where('dedupe_key', '=', `${opts.dedupeKey}#0`)
+          .executeTakeFirst();
+        if (first) {
+          const existing = await trx
+            .selectFrom('events')
+            .select(['seq', 'data'])
+            .where('session_id', '=', sessionId)
+            .where('dedupe_key', 'like', `${opts.dedupeKey}#%`)
+            .orderBy('seq')
+            .execute();
+          throw new AlreadyAppended(existing.map((r) => JSON.parse(r.data) as SessionEvent));
+        }
       }
       const first = Number(row.last_seq) - events.length + 1;
       const stored: SessionEvent[] = events.map((e) => {

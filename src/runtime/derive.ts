@@ -23,6 +23,8 @@ export interface ToolUse {
 export interface TurnRecord {
   content: Anthropic.Messages.ContentBlockParam[];
   stop_reason: string | null;
+  /** The response's usage in full (the span end's `model_usage` lacks the cache split and server tools). */
+  usage?: TurnUsage;
 }
 
 export type StopReason = { type: 'end_turn' } | { type: 'requires_action'; event_ids: string[] } | { type: 'retries_exhausted' };
@@ -52,12 +54,15 @@ export interface SessionState {
   /** Prompt tokens of the last completed request (for compaction). */
   lastPromptTokens: number;
   compactedSinceLastRequest: boolean;
-  /** When the current running phase began (for stats.active_seconds). */
-  runningSince?: string;
+  /** Session usage: every completed model request's usage, summed. */
+  usage: UsageTotals;
+  /** Seconds spent running (each status_running → status_idle), for `stats.active_seconds`. */
+  activeSeconds: number;
   owed: Owed;
 }
 
 const INTERRUPTED_BY_USER = 'The user interrupted this tool call before it finished.';
+const COMPACTED_PREFIX = 'Summary of the conversation so far (earlier turns were compacted to fit the context window):\n\n';
 
 /** Client content blocks → Messages API blocks. Files are not resolvable here, so they become a note. */
 function toModelBlocks(content: unknown): ContentBlock[] {
@@ -97,103 +102,159 @@ function pushMessage(messages: MessageParam[], role: 'user' | 'assistant', conte
   }
 }
 
+/** Token totals of a session (`Session.usage`), summed over its completed model requests. */
+export interface UsageTotals {
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation: { ephemeral_1h_input_tokens: number; ephemeral_5m_input_tokens: number };
+  server_tool_use?: { web_fetch_requests: number; web_search_requests: number };
+}
+
+/** A completed request's usage as the turn record keeps it (the Messages API's, in full). */
+export type TurnUsage = Pick<Anthropic.Messages.Usage, 'input_tokens' | 'output_tokens'> &
+  Partial<Pick<Anthropic.Messages.Usage, 'cache_creation_input_tokens' | 'cache_read_input_tokens'>> & {
+    cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number } | null;
+    server_tool_use?: { web_search_requests?: number; web_fetch_requests?: number } | null;
+  };
+
 /**
- * Folds a session's log into the state the runner acts on. Pure: the same log (and records)
- * always gives the same state, which is what lets any process resume a session after a crash.
+ * Folds a session's log into the state the runner acts on, one event at a time. Folding the
+ * same events (with the same records) always gives the same state, which is what lets any process
+ * resume a session after a crash; and because the log is append-only, a fold of events 1..n plus
+ * a fold of n+1..m equals a fold of 1..m, which is what lets a driving node keep a fold in memory
+ * and apply only what was appended since (SessionStates).
  *
  * Consumption rule: a `span.model_request_start` consumes every user input and tool result
  * logged before it. A `user.interrupt` cancels what is in flight and what was owed; input queued
  * before it stays in the conversation but does not by itself start a new run.
  */
-export function derive(events: StoredEvent[], records: Map<string, unknown>): SessionState {
-  const state: SessionState = {
-    status: 'idle',
-    lastSeq: 0,
-    messages: [],
-    systemAppend: [],
-    failures: 0,
-    lastPromptTokens: 0,
-    compactedSinceLastRequest: false,
-    owed: { kind: 'none' },
-  };
-  let pendingUser: ContentBlock[] = [];
-  let pendingResults = new Map<string, Anthropic.Messages.ToolResultBlockParam>();
-  let owedInput = false;
+export class SessionFold {
+  private status: SessionState['status'] = 'idle';
+  private lastSeq = 0;
+  private messages: MessageParam[] = [];
+  private readonly systemAppend: string[] = [];
+  private failures = 0;
+  private lastPromptTokens = 0;
+  private compactedSinceLastRequest = false;
+  private runningSince: string | undefined;
+  private pendingUser: ContentBlock[] = [];
+  private pendingResults = new Map<string, Anthropic.Messages.ToolResultBlockParam>();
+  private owedInput = false;
   /** A request failed transiently and is to be made again. */
-  let owedRetry = false;
-  let idleReason: string | undefined;
-  let span: { id: string; interrupted: boolean; events: StoredEvent['event'][] } | undefined;
+  private owedRetry = false;
+  private idleReason: string | undefined;
+  private span: { id: string; interrupted: boolean; events: StoredEvent['event'][] } | undefined;
   /** Tool uses of the last completed response; `continues` while its results are what is owed. */
-  let response: { uses: ToolUse[]; continues: boolean } | undefined;
-  const uses = new Map<string, ToolUse>();
+  private response: { uses: ToolUse[]; continues: boolean } | undefined;
+  private readonly uses = new Map<string, ToolUse>();
+  private readonly usage: UsageTotals = {
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_read_input_tokens: 0,
+    cache_creation: { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 },
+  };
+  private activeSeconds = 0;
 
-  const resolve = (id: string, result: Anthropic.Messages.ToolResultBlockParam): void => {
-    const use = uses.get(id);
+  /** The records folding these events reads (fetch just these, not every record of the session). */
+  static recordKeys(events: StoredEvent[]): string[] {
+    const keys: string[] = [];
+    for (const { event: e } of events) {
+      if (e.type === 'span.model_request_end') keys.push(recordKey.turn(e.model_request_start_id as string));
+      else if (e.type === 'agent.thread_context_compacted') keys.push(recordKey.summary(e.id));
+      else if (e.type === 'agent.tool_use' || e.type === 'agent.custom_tool_use' || e.type === 'agent.mcp_tool_use') keys.push(recordKey.toolStarted(e.id));
+    }
+    return keys;
+  }
+
+  get seq(): number {
+    return this.lastSeq;
+  }
+
+  /** The runner handed this call to its executor (and recorded so). */
+  markStarted(toolUseId: string): void {
+    const use = this.uses.get(toolUseId);
+    if (use) use.started = true;
+  }
+
+  /** Applies events that follow the ones already folded; `records` holds at least their `recordKeys`. */
+  apply(events: StoredEvent[], records: ReadonlyMap<string, unknown>): void {
+    for (const stored of events) {
+      if (stored.seq <= this.lastSeq) continue; // already folded
+      this.applyOne(stored, records);
+    }
+  }
+
+  private resolve(id: string, result: Anthropic.Messages.ToolResultBlockParam): void {
+    const use = this.uses.get(id);
     if (!use || use.resolved) return; // unknown or duplicate result: no second effect
     use.resolved = true;
-    pendingResults.set(id, result);
-  };
+    this.pendingResults.set(id, result);
+  }
 
-  for (const { seq, event: e } of events) {
-    state.lastSeq = seq;
+  private applyOne({ seq, event: e }: StoredEvent, records: ReadonlyMap<string, unknown>): void {
+    this.lastSeq = seq;
     switch (e.type) {
       case 'user.message':
-        pendingUser.push(...toModelBlocks(e.content));
-        owedInput = true;
-        state.failures = 0;
+        this.pendingUser.push(...toModelBlocks(e.content));
+        this.owedInput = true;
+        this.failures = 0;
         break;
       case 'system.message':
-        for (const b of (e.content as Array<{ text: string }>) ?? []) state.systemAppend.push(b.text);
+        for (const b of (e.content as Array<{ text: string }>) ?? []) this.systemAppend.push(b.text);
         break;
       case 'user.interrupt':
-        owedInput = false;
-        owedRetry = false;
-        state.failures = 0;
-        if (span) span.interrupted = true;
-        if (response) {
-          for (const u of response.uses) resolve(u.id, textResult(u.id, INTERRUPTED_BY_USER));
-          response.continues = false;
+        this.owedInput = false;
+        this.owedRetry = false;
+        this.failures = 0;
+        if (this.span) this.span.interrupted = true;
+        if (this.response) {
+          for (const u of this.response.uses) this.resolve(u.id, textResult(u.id, INTERRUPTED_BY_USER));
+          this.response.continues = false;
         }
         break;
       case 'user.tool_confirmation': {
-        const use = uses.get(e.tool_use_id as string);
+        const use = this.uses.get(e.tool_use_id as string);
         if (use && !use.resolved && use.permission === 'ask' && !use.confirmation) {
           use.confirmation = { result: e.result as 'allow' | 'deny', ...(e.deny_message ? { deny_message: e.deny_message as string } : {}) };
         }
         break;
       }
       case 'user.custom_tool_result':
-        if (uses.get(e.custom_tool_use_id as string)?.kind === 'custom') resolve(e.custom_tool_use_id as string, toolResult(e.custom_tool_use_id as string, e.content, e.is_error as boolean | null));
+        if (this.uses.get(e.custom_tool_use_id as string)?.kind === 'custom') {
+          this.resolve(e.custom_tool_use_id as string, toolResult(e.custom_tool_use_id as string, e.content, e.is_error as boolean | null));
+        }
         break;
       case 'user.tool_result':
       case 'agent.tool_result':
-        if (uses.get(e.tool_use_id as string)?.kind === 'builtin') resolve(e.tool_use_id as string, toolResult(e.tool_use_id as string, e.content, e.is_error as boolean | null));
+        if (this.uses.get(e.tool_use_id as string)?.kind === 'builtin') this.resolve(e.tool_use_id as string, toolResult(e.tool_use_id as string, e.content, e.is_error as boolean | null));
         break;
       case 'agent.mcp_tool_result':
-        if (uses.get(e.mcp_tool_use_id as string)?.kind === 'mcp') resolve(e.mcp_tool_use_id as string, toolResult(e.mcp_tool_use_id as string, e.content, e.is_error as boolean | null));
+        if (this.uses.get(e.mcp_tool_use_id as string)?.kind === 'mcp') {
+          this.resolve(e.mcp_tool_use_id as string, toolResult(e.mcp_tool_use_id as string, e.content, e.is_error as boolean | null));
+        }
         break;
       case 'span.model_request_start': {
-        const results = [...pendingResults.values()];
-        pushMessage(state.messages, 'user', [...results, ...pendingUser]);
-        pendingUser = [];
-        pendingResults = new Map();
-        owedInput = false;
-        owedRetry = false;
-        response = undefined;
-        state.compactedSinceLastRequest = false;
-        span = { id: e.id, interrupted: false, events: [] };
+        pushMessage(this.messages, 'user', [...this.pendingResults.values(), ...this.pendingUser]);
+        this.pendingUser = [];
+        this.pendingResults = new Map();
+        this.owedInput = false;
+        this.owedRetry = false;
+        this.response = undefined;
+        this.compactedSinceLastRequest = false;
+        this.span = { id: e.id, interrupted: false, events: [] };
         break;
       }
       case 'agent.thinking':
       case 'agent.message':
-        span?.events.push(e);
+        this.span?.events.push(e);
         break;
       case 'agent.tool_use':
       case 'agent.custom_tool_use':
       case 'agent.mcp_tool_use': {
-        span?.events.push(e);
+        this.span?.events.push(e);
         const kind = e.type === 'agent.tool_use' ? 'builtin' : e.type === 'agent.custom_tool_use' ? 'custom' : 'mcp';
-        uses.set(e.id, {
+        this.uses.set(e.id, {
           id: e.id,
           kind,
           name: e.name as string,
@@ -205,36 +266,35 @@ export function derive(events: StoredEvent[], records: Map<string, unknown>): Se
         break;
       }
       case 'span.model_request_end': {
+        const span = this.span;
         if (!span || span.id !== e.model_request_start_id) break;
-        const startId = span.id;
-        const spanEvents = span.events;
-        const interrupted = span.interrupted;
-        span = undefined;
+        this.span = undefined;
         if (e.is_error) break;
-        state.failures = 0;
-        const usage = e.model_usage as Record<string, number> | undefined;
-        state.lastPromptTokens = (usage?.input_tokens ?? 0) + (usage?.cache_read_input_tokens ?? 0) + (usage?.cache_creation_input_tokens ?? 0);
-        const turn = records.get(recordKey.turn(startId)) as TurnRecord | undefined;
-        pushMessage(state.messages, 'assistant', turn?.content ?? rebuildAssistant(spanEvents));
-        const spanUses = spanEvents.filter((x) => x.type.endsWith('tool_use')).map((x) => uses.get(x.id)!);
-        response = { uses: spanUses, continues: spanUses.length > 0 || turn?.stop_reason === 'pause_turn' };
-        if (interrupted) {
-          for (const u of spanUses) resolve(u.id, textResult(u.id, INTERRUPTED_BY_USER));
-          response.continues = false;
+        this.failures = 0;
+        const turn = records.get(recordKey.turn(span.id)) as TurnRecord | undefined;
+        const logged = e.model_usage as Record<string, number> | undefined;
+        this.lastPromptTokens = (logged?.input_tokens ?? 0) + (logged?.cache_read_input_tokens ?? 0) + (logged?.cache_creation_input_tokens ?? 0);
+        this.addUsage(turn?.usage ?? (logged as TurnUsage | undefined));
+        pushMessage(this.messages, 'assistant', turn?.content ?? rebuildAssistant(span.events));
+        const spanUses = span.events.filter((x) => x.type.endsWith('tool_use')).map((x) => this.uses.get(x.id)!);
+        this.response = { uses: spanUses, continues: spanUses.length > 0 || turn?.stop_reason === 'pause_turn' };
+        if (span.interrupted) {
+          for (const u of spanUses) this.resolve(u.id, textResult(u.id, INTERRUPTED_BY_USER));
+          this.response.continues = false;
         }
         break;
       }
       case 'session.error': {
         const retry = (e.error as { retry_status?: { type?: string } } | undefined)?.retry_status?.type;
         if (retry === 'retrying') {
-          state.failures++;
-          owedRetry = true;
+          this.failures++;
+          this.owedRetry = true;
         } else {
           // The turn is given up: nothing stays owed until new input arrives.
-          state.failures = 0;
-          owedInput = false;
-          owedRetry = false;
-          if (response) response.continues = false;
+          this.failures = 0;
+          this.owedInput = false;
+          this.owedRetry = false;
+          if (this.response) this.response.continues = false;
         }
         break;
       }
@@ -242,49 +302,106 @@ export function derive(events: StoredEvent[], records: Map<string, unknown>): Se
         const summary = records.get(recordKey.summary(e.id)) as string | undefined;
         if (summary === undefined) break;
         // Keep the last assistant turn verbatim so results still owed to its tool calls match it.
-        const last = state.messages[state.messages.length - 1];
-        state.messages = [{ role: 'user', content: [{ type: 'text', text: `Summary of the conversation so far (earlier turns were compacted to fit the context window):\n\n${summary}` }] }];
-        if (last?.role === 'assistant') state.messages.push(last);
-        state.compactedSinceLastRequest = true;
+        const last = this.messages[this.messages.length - 1];
+        this.messages = [{ role: 'user', content: [{ type: 'text', text: `${COMPACTED_PREFIX}${summary}` }] }];
+        if (last?.role === 'assistant') this.messages.push(last);
+        this.compactedSinceLastRequest = true;
         break;
       }
       case 'session.status_running':
-        state.status = 'running';
-        state.runningSince = e.processed_at ?? undefined;
+        if (this.status !== 'running') this.runningSince = e.processed_at ?? undefined;
+        this.status = 'running';
         break;
       case 'session.status_rescheduled':
-        state.status = 'rescheduling';
+        this.leaveRunning(e.processed_at);
+        this.status = 'rescheduling';
         break;
       case 'session.status_terminated':
-        state.status = 'terminated';
+        this.leaveRunning(e.processed_at);
+        this.status = 'terminated';
         break;
       case 'session.status_idle':
-        state.status = 'idle';
-        idleReason = JSON.stringify(e.stop_reason);
+        this.leaveRunning(e.processed_at);
+        this.status = 'idle';
+        this.idleReason = JSON.stringify(e.stop_reason);
         break;
     }
   }
 
-  state.owed = owedNext();
-  return state;
-
-  function owedNext(): Owed {
-    if (state.status === 'terminated') return { kind: 'none' };
-    if (span) return span.interrupted ? { kind: 'close_span', startId: span.id } : { kind: 'model_request', startId: span.id };
-    const open = response?.uses.filter((u) => !u.resolved) ?? [];
-    const runnable = open.find((u) => u.kind !== 'custom' && (u.permission === 'allow' || u.confirmation?.result === 'allow'));
-    if (runnable) return { kind: 'tool', use: runnable };
-    const denied = open.find((u) => u.permission === 'deny' || u.confirmation?.result === 'deny');
-    if (denied) return { kind: 'deny', use: denied };
-    if (open.length > 0) return idle({ type: 'requires_action', event_ids: open.map((u) => u.id) });
-    if (response?.continues || owedInput || owedRetry) return { kind: 'open_request' };
-    return idle({ type: 'end_turn' });
+  /** Time from status_running to the status that ends it counts as active. */
+  private leaveRunning(at: string | null): void {
+    if (this.status === 'running' && this.runningSince && at) {
+      this.activeSeconds += Math.max(0, (Date.parse(at) - Date.parse(this.runningSince)) / 1000);
+    }
+    this.runningSince = undefined;
   }
 
-  function idle(stop_reason: StopReason): Owed {
-    if (state.status === 'idle' && (stop_reason.type === 'end_turn' || idleReason === JSON.stringify(stop_reason))) return { kind: 'none' };
+  private addUsage(u: TurnUsage | undefined): void {
+    if (!u) return;
+    const t = this.usage;
+    t.input_tokens += u.input_tokens ?? 0;
+    t.output_tokens += u.output_tokens ?? 0;
+    t.cache_read_input_tokens += u.cache_read_input_tokens ?? 0;
+    t.cache_creation.ephemeral_5m_input_tokens += u.cache_creation?.ephemeral_5m_input_tokens ?? u.cache_creation_input_tokens ?? 0;
+    t.cache_creation.ephemeral_1h_input_tokens += u.cache_creation?.ephemeral_1h_input_tokens ?? 0;
+    if (u.server_tool_use) {
+      const st = (t.server_tool_use ??= { web_fetch_requests: 0, web_search_requests: 0 });
+      st.web_search_requests += u.server_tool_use.web_search_requests ?? 0;
+      st.web_fetch_requests += u.server_tool_use.web_fetch_requests ?? 0;
+    }
+  }
+
+  /** What the folded log adds up to, and the one next thing owed. */
+  state(): SessionState {
+    return {
+      status: this.status,
+      lastSeq: this.lastSeq,
+      // A copy of the list (not of the messages, which are never changed in place): the caller
+      // may hold it across later folds.
+      messages: [...this.messages],
+      systemAppend: [...this.systemAppend],
+      failures: this.failures,
+      lastPromptTokens: this.lastPromptTokens,
+      compactedSinceLastRequest: this.compactedSinceLastRequest,
+      usage: structuredClone(this.usage),
+      activeSeconds: this.activeSeconds,
+      owed: this.owedNext(),
+    };
+  }
+
+  private owedNext(): Owed {
+    if (this.status === 'terminated') return { kind: 'none' };
+    if (this.span) return this.span.interrupted ? { kind: 'close_span', startId: this.span.id } : { kind: 'model_request', startId: this.span.id };
+    const open = this.response?.uses.filter((u) => !u.resolved) ?? [];
+    const runnable = open.find((u) => u.kind !== 'custom' && (u.permission === 'allow' || u.confirmation?.result === 'allow'));
+    if (runnable) return { kind: 'tool', use: { ...runnable } };
+    const denied = open.find((u) => u.permission === 'deny' || u.confirmation?.result === 'deny');
+    if (denied) return { kind: 'deny', use: { ...denied } };
+    if (open.length > 0) return this.idle({ type: 'requires_action', event_ids: open.map((u) => u.id) });
+    if (this.response?.continues || this.owedInput || this.owedRetry) return { kind: 'open_request' };
+    return this.idle({ type: 'end_turn' });
+  }
+
+  /**
+   * Idle is owed when the session is not idle yet, or idles for a different reason now: a wait
+   * (`requires_action`) that ended without a new run — an interrupt cancelled it — ends the turn.
+   * An idle session is never told again that its turn ended.
+   */
+  private idle(stop_reason: StopReason): Owed {
+    if (this.status === 'idle') {
+      const waiting = this.idleReason !== undefined && (JSON.parse(this.idleReason) as StopReason).type === 'requires_action';
+      if (this.idleReason === JSON.stringify(stop_reason)) return { kind: 'none' };
+      if (stop_reason.type === 'end_turn' && !waiting) return { kind: 'none' };
+    }
     return { kind: 'idle', stop_reason };
   }
+}
+
+/** Folds a whole log at once (a fresh process, or tests). */
+export function derive(events: StoredEvent[], records: ReadonlyMap<string, unknown>): SessionState {
+  const fold = new SessionFold();
+  fold.apply(events, records);
+  return fold.state();
 }
 
 /** Without a stored turn (it never is, for turns written by other means), the events say enough. */

@@ -13,6 +13,8 @@ export interface RuntimeRecordTable {
   data: string;
 }
 
+const KEYS_PER_QUERY = 500;
+
 /**
  * Side records of the runtime (see migration 0010_runtime). Each is written *before* the events
  * that refer to it, so a crash leaves at most an orphan record, never an event without its record.
@@ -29,9 +31,20 @@ export class RuntimeRecords {
       .execute();
   }
 
-  async all(sessionId: string): Promise<Map<string, unknown>> {
-    const rows = await this.db.selectFrom('runtime_records').select(['key', 'data']).where('session_id', '=', sessionId).execute();
-    return new Map(rows.map((r) => [r.key, JSON.parse(r.data) as unknown]));
+  /** The records among `keys` that exist. */
+  async get(sessionId: string, keys: string[]): Promise<Map<string, unknown>> {
+    const out = new Map<string, unknown>();
+    // In slices: a long log folded from scratch asks for more keys than a statement may bind.
+    for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
+      const rows = await this.db
+        .selectFrom('runtime_records')
+        .select(['key', 'data'])
+        .where('session_id', '=', sessionId)
+        .where('key', 'in', keys.slice(i, i + KEYS_PER_QUERY))
+        .execute();
+      for (const r of rows) out.set(r.key, JSON.parse(r.data) as unknown);
+    }
+    return out;
   }
 
   async deleteSession(sessionId: string): Promise<void> {

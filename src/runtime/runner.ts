@@ -3,12 +3,13 @@ import type { AppContext } from '../context.js';
 import type { NewEvent } from '../domain/event-log.js';
 import { newId } from '../domain/ids.js';
 import type { Session } from '../domain/sessions.js';
-import { derive, type SessionState, type StopReason, type ToolUse, type TurnRecord } from './derive.js';
+import type { SessionState, StopReason, ToolUse, TurnRecord } from './derive.js';
 import type { SessionLeases } from './leases.js';
 import { classifyModelError, contextWindow, isAbort, ModelClient, thinkingFor, withCacheBreakpoints } from './model.js';
 import type { RuntimeOptions } from './options.js';
 import { PreviewTracker } from './previews.js';
 import { recordKey, RuntimeRecords } from './records.js';
+import { SessionStates } from './session-states.js';
 import type { ToolOutcome } from './tool-executor.js';
 import { evaluate, toolsetFor } from './toolset.js';
 
@@ -33,12 +34,14 @@ const COMPACTION_SYSTEM =
   'You compact conversations. Summarise the conversation you are given so that an assistant can continue the work from your summary alone: the task, decisions made, facts learned, files and identifiers involved, what is done and what remains. Be complete but concise.';
 
 /**
- * Drives sessions through the agent loop. Keeps no state of a session between steps: each step
- * derives what is owed from the log (derive.ts), does exactly one thing, and appends its events
- * under a step key, so a repeat after a crash writes nothing twice.
+ * Drives sessions through the agent loop. Each step derives what is owed from the log
+ * (derive.ts), does exactly one thing, and appends its events under a step key, so a repeat after
+ * a crash writes nothing twice. Nothing but the log decides what a step does: the in-memory folds
+ * (SessionStates) only spare re-reading the part of the log already folded.
  */
 export class SessionRunner {
   private readonly active = new Map<string, Active>();
+  private readonly states: SessionStates;
   private closed = false;
 
   constructor(
@@ -47,7 +50,9 @@ export class SessionRunner {
     private readonly records: RuntimeRecords,
     private readonly model: ModelClient,
     private readonly opts: RuntimeOptions,
-  ) {}
+  ) {
+    this.states = new SessionStates(ctx.events, records);
+  }
 
   /** Something may be owed: drive the session if no one is. */
   wake(sessionId: string): void {
@@ -74,6 +79,7 @@ export class SessionRunner {
       this.stop(a, 'retire');
       await a.done;
     }
+    this.states.forget(sessionId);
     await this.ctx.tools.release?.(sessionId, reason);
     if (reason === 'deleted') await this.records.deleteSession(sessionId);
   }
@@ -127,15 +133,20 @@ export class SessionRunner {
     }, this.opts.leaseRenewMs);
     renew.unref();
     void (async () => {
+      let session: Session | undefined;
       try {
         for (;;) {
           if (a.stopped) break;
           a.dirty = false;
-          const session = await this.ctx.sessions.get(sessionId).catch(() => undefined);
-          if (!session || session.archived_at) break;
-          const [events, records] = await Promise.all([this.ctx.events.all(sessionId), this.records.all(sessionId)]);
-          const state = derive(events, records);
+          const state = await this.states.current(sessionId);
           a.seenSeq = state.lastSeq;
+          // The session object is read when the drive starts and before each model request (which
+          // is when its agent, possibly updated, is used); an archive elsewhere is noticed there.
+          if (!session || (state.owed.kind === 'open_request' && state.status === 'running')) {
+            session = await this.ctx.sessions.get(sessionId).catch(() => undefined);
+            if (!session || session.archived_at) break;
+          }
+          session = await this.writeTotals(session, state);
           if (state.owed.kind === 'none') {
             if (a.dirty) continue;
             break;
@@ -143,8 +154,12 @@ export class SessionRunner {
           await this.step(session, state, a);
         }
       } catch (err) {
+        // The fold is dropped with the failed step: the next drive rebuilds it from the log.
+        this.states.forget(sessionId);
         if (!a.stopped) this.ctx.log.error({ err, session_id: sessionId }, 'runtime step failed');
       } finally {
+        // After a lost lease another node may be mid-step on this session: start from the log.
+        if (a.stopped === 'lease_lost') this.states.forget(sessionId);
         clearInterval(renew);
         unsubscribe();
         await this.leases.release(sessionId).catch(() => {});
@@ -192,7 +207,7 @@ export class SessionRunner {
         case 'tool':
           return await this.runTool(session, owed.use, controller.signal);
         case 'deny': {
-          const msg = owed.use.confirmation?.deny_message ?? (owed.use.permission === 'deny' ? 'This tool call is not permitted.' : 'The user denied this tool call.');
+          const msg = owed.use.confirmation?.deny_message ?? (owed.use.permission === 'deny' ? `There is no tool named ${owed.use.name} enabled for this agent.` : 'The user denied this tool call.');
           await this.toolResult(id, owed.use, { is_error: true, content: [{ type: 'text', text: msg }] });
           return;
         }
@@ -202,12 +217,23 @@ export class SessionRunner {
     }
   }
 
+  /**
+   * Session `usage` and `stats.active_seconds` are sums over the log (model request ends, running
+   * phases), written to the session whenever they differ from what it holds. Being totals, not
+   * increments, a write lost to a crash is made good by the next drive.
+   */
+  private async writeTotals(session: Session, state: SessionState): Promise<Session> {
+    if (sameTotals(session, state)) return session;
+    const patched = await this.ctx.sessions.patch(session.id, (s) => ({
+      ...s,
+      usage: { ...s.usage, ...structuredClone(state.usage) },
+      stats: { ...s.stats, active_seconds: state.activeSeconds },
+    }));
+    return { ...session, usage: patched.usage, stats: patched.stats };
+  }
+
   private async goIdle(session: Session, state: SessionState, stop_reason: StopReason): Promise<void> {
     await this.append(session.id, [{ type: 'session.status_idle', stop_reason, stop_details: null }], `idle:${state.lastSeq}`);
-    if (state.runningSince && state.status === 'running') {
-      const seconds = Math.max(0, (Date.now() - Date.parse(state.runningSince)) / 1000);
-      await this.ctx.sessions.patch(session.id, (s) => ({ ...s, stats: { ...s.stats, active_seconds: (s.stats.active_seconds ?? 0) + seconds } }));
-    }
     if (stop_reason.type === 'end_turn') await this.ctx.tools.afterTurn?.(session).catch((err) => this.ctx.log.warn({ err, session_id: session.id }, 'afterTurn failed'));
   }
 
@@ -273,8 +299,9 @@ export class SessionRunner {
       return this.modelFailed(session, state, startId, err, signal);
     }
     const { events, content } = responseEvents(message, previews, toolset);
-    await this.records.put(id, recordKey.turn(startId), { content, stop_reason: message.stop_reason } satisfies TurnRecord);
     const usage = message.usage;
+    // The record (written first) keeps the usage in full; the session's totals are summed from it.
+    await this.records.put(id, recordKey.turn(startId), { content, stop_reason: message.stop_reason, usage } satisfies TurnRecord);
     const model_usage = {
       input_tokens: usage.input_tokens,
       output_tokens: usage.output_tokens,
@@ -282,20 +309,6 @@ export class SessionRunner {
       cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
     };
     await this.append(id, [...events, { type: 'span.model_request_end', model_request_start_id: startId, is_error: false, model_usage }], `mre:${startId}`);
-    await this.ctx.sessions.patch(id, (s) => {
-      const u = s.usage;
-      u.input_tokens += model_usage.input_tokens;
-      u.output_tokens += model_usage.output_tokens;
-      u.cache_read_input_tokens += model_usage.cache_read_input_tokens;
-      u.cache_creation.ephemeral_5m_input_tokens += usage.cache_creation?.ephemeral_5m_input_tokens ?? model_usage.cache_creation_input_tokens;
-      u.cache_creation.ephemeral_1h_input_tokens += usage.cache_creation?.ephemeral_1h_input_tokens ?? 0;
-      if (usage.server_tool_use) {
-        const st = (u.server_tool_use ??= { web_fetch_requests: 0, web_search_requests: 0 });
-        st.web_search_requests += usage.server_tool_use.web_search_requests ?? 0;
-        st.web_fetch_requests += (usage.server_tool_use as { web_fetch_requests?: number }).web_fetch_requests ?? 0;
-      }
-      return s;
-    });
   }
 
   /** Transient failures are retried with backoff (rescheduled); others end the turn with an error. */
@@ -341,6 +354,7 @@ export class SessionRunner {
       return this.toolResult(session.id, use, { is_error: true, content: [{ type: 'text', text: `There is no tool named ${use.name}.` }] });
     }
     await this.records.put(session.id, recordKey.toolStarted(use.id), { at: new Date().toISOString() });
+    this.states.markStarted(session.id, use.id);
     let outcome: ToolOutcome;
     try {
       const environment = await this.ctx.environments.get(session.environment_id);
@@ -362,6 +376,21 @@ export class SessionRunner {
         : { type: 'agent.tool_result', tool_use_id: use.id, content: outcome.content, is_error: outcome.is_error };
     await this.append(sessionId, [event], `tool:${use.id}`);
   }
+}
+
+function sameTotals(session: Session, state: SessionState): boolean {
+  const a = session.usage;
+  const b = state.usage;
+  const st = (u: typeof a.server_tool_use) => `${u?.web_fetch_requests ?? 0}/${u?.web_search_requests ?? 0}`;
+  return (
+    a.input_tokens === b.input_tokens &&
+    a.output_tokens === b.output_tokens &&
+    a.cache_read_input_tokens === b.cache_read_input_tokens &&
+    a.cache_creation.ephemeral_5m_input_tokens === b.cache_creation.ephemeral_5m_input_tokens &&
+    a.cache_creation.ephemeral_1h_input_tokens === b.cache_creation.ephemeral_1h_input_tokens &&
+    st(a.server_tool_use) === st(b.server_tool_use) &&
+    Math.abs((session.stats.active_seconds ?? 0) - state.activeSeconds) < 0.001
+  );
 }
 
 function spanEnd(startId: string, isError: boolean): NewEvent {
@@ -399,7 +428,8 @@ function responseEvents(message: Anthropic.Messages.Message, previews: PreviewTr
       const input = (b.input ?? {}) as Record<string, unknown>;
       const route = toolset.route(b.name);
       if (route?.kind === 'custom') events.push({ type: 'agent.custom_tool_use', id: slot.eventId, name: b.name, input });
-      else events.push({ type: 'agent.tool_use', id: slot.eventId, name: b.name, input, ...evaluate(route?.kind === 'builtin' ? route.policy : { type: 'always_allow' }) });
+      // A tool the agent does not have is refused before any policy applies: deny, no evaluation.
+      else events.push({ type: 'agent.tool_use', id: slot.eventId, name: b.name, input, ...(route ? evaluate(route.policy) : { evaluated_permission: 'deny' }) });
       content.push({ type: 'tool_use', id: slot.eventId, name: b.name, input });
     } else {
       // Server tool blocks (web search and the like) go back to the model as they came.

@@ -134,7 +134,7 @@ describe('session resources on a live session', () => {
     expect(added.text).not.toContain('ghp_first');
     const rotated = await res().update(added.json.id, { session_id: s.id, authorization_token: 'ghp_second' });
     expect(rotated).toMatchObject({ id: added.json.id, type: 'github_repository', url: 'https://github.com/acme/api' });
-    expect(Date.parse(rotated.updated_at)).toBeGreaterThanOrEqual(Date.parse(added.json.updated_at));
+    expect(Date.parse((rotated as { updated_at: string }).updated_at)).toBeGreaterThanOrEqual(Date.parse(added.json.updated_at));
     expect(JSON.stringify(rotated)).not.toContain('ghp_second');
     expect(rotated).not.toHaveProperty('authorization_token');
 

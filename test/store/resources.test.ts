@@ -75,7 +75,7 @@ describe.each(DIALECTS)('agents, environments and sessions on %s', (dialect) => 
     const agent = await agents.create({ name: 'sessions', model: MODEL });
     const other = await agents.create({ name: 'other', model: MODEL });
     const env = await environments.create({ name: `sessions-${dialect}` });
-    const mine = [];
+    const mine: string[] = [];
     for (let i = 0; i < 12; i++) mine.push((await sessions.create({ agent: agent.id, environment_id: env.id, title: `s${i}` })).session.id);
     const theirs = (await sessions.create({ agent: other.id, environment_id: env.id, initial_events: [{ type: 'user.message', content: [{ type: 'text', text: 'hi' }] }] })).session.id;
 

@@ -97,6 +97,7 @@ async function roundRobin(nodes: PaddockProcess[]): Promise<http.Server> {
     if (req.method !== 'GET' && req.method !== 'HEAD') headers['content-length'] = String(body.length);
     const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
+      res.flushHeaders(); // an event stream's headers must not wait for its first frame
       up.pipe(res);
     });
     upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end('node unreachable')));

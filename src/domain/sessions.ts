@@ -293,12 +293,23 @@ export class Sessions {
     return rows.map((r) => this.fromRow(r));
   }
 
+  /** The session's latest idle says `requires_action`: it waits on tool results or confirmations. */
+  private async waitsForClient(id: string): Promise<boolean> {
+    const [last] = await this.log.list(id, { types: ['session.status_idle'], order: 'desc', limit: 1 });
+    return (last?.event.stop_reason as { type?: string } | undefined)?.type === 'requires_action';
+  }
+
   /** Validates and appends client events, then wakes the runtime. */
   async sendEvents(id: string, body: unknown): Promise<SessionEvent[]> {
     const events = clientEvents(body);
     const s = await this.get(id);
     if (s.archived_at) throw new ApiError(409, 'conflict_error', `Session ${id} is archived and accepts no events`);
     if (s.status === 'terminated') throw new ApiError(409, 'conflict_error', `Session ${id} is terminated and accepts no events`);
+    if (s.status === 'idle' && events.some((e) => e.type === 'system.message') && (await this.waitsForClient(id))) {
+      throw invalid(
+        `system.message cannot be sent while session ${id} is idle with stop_reason requires_action; send the user.custom_tool_result or user.tool_confirmation events it waits for first`,
+      );
+    }
     const stored = await this.log.append(id, events as NewEvent[]);
     this.hooks.wake(id);
     return stored;

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPaddock, type PaddockProcess } from '../support/paddock.js';
 import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
@@ -88,6 +90,32 @@ describe('recovery after kill -9', () => {
     await p.client.beta.sessions.events.send(sid, { events: [{ type: 'user.custom_tool_result', custom_tool_use_id: use.id, content: [{ type: 'text', text: '42' }] }] });
     log = await waitForIdle(p.client, sid, 2);
     checkWhole(log, ['look it up']);
+  });
+
+  // Edits the SQLite file directly, so not against a Postgres cluster (PADDOCK_TEST_NODES).
+  it.skipIf(Number(process.env.PADDOCK_TEST_NODES ?? 0) > 1)('session usage is summed from the log: a usage write lost in a crash is made good when the session resumes', async () => {
+    const sid = await session();
+    model.enqueue({ content: [{ type: 'text', text: 'first' }], usage: { input_tokens: 100, output_tokens: 10, cache_read_input_tokens: 5, cache_creation_input_tokens: 3 } });
+    await say(p.client, sid, 'one');
+    await waitForIdle(p.client, sid);
+    model.enqueue({ content: [{ type: 'text', text: 'cut by a crash' }], hang: true });
+    await say(p.client, sid, 'two');
+    await waitFor(p.client, sid, (l) => l.filter((e) => e.type === 'span.model_request_start').length === 2);
+    await p.kill();
+    // The crash is taken to have struck between logging the first response and writing the
+    // session's usage: the stored totals are wiped, as if that write never happened.
+    const db = new Database(path.join(dataDir, 'paddock.db'));
+    const zero = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation: { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 } };
+    db.prepare(`UPDATE sessions SET data = json_set(data, '$.usage', json(?)) WHERE id = ?`).run(JSON.stringify(zero), sid);
+    db.close();
+    model.enqueue({ content: [{ type: 'text', text: 'second' }], usage: { input_tokens: 200, output_tokens: 20, cache_read_input_tokens: 50, cache_creation_input_tokens: 0 } });
+    await start();
+    const log = await waitForIdle(p.client, sid);
+    const ends = log.filter((e) => e.type === 'span.model_request_end' && !e.is_error);
+    expect(ends.map((e) => e.model_usage.input_tokens)).toEqual([100, 200]);
+    const s = await p.client.beta.sessions.retrieve(sid);
+    expect(s.usage).toMatchObject({ input_tokens: 300, output_tokens: 30, cache_read_input_tokens: 55, cache_creation: { ephemeral_5m_input_tokens: 3, ephemeral_1h_input_tokens: 0 } });
+    expect(s.stats.active_seconds).toBeGreaterThan(0);
   });
 
   it('killed repeatedly at different points of tool-using turns: every log ends whole', async () => {

@@ -1,3 +1,4 @@
+import { envNumber } from './env.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
@@ -23,19 +24,11 @@ export interface ClusterOptions {
   busPollMs: number;
 }
 
-function ms(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (milliseconds), got "${v}"`);
-  return n;
-}
-
 export function clusterOptions(env: NodeJS.ProcessEnv = process.env): ClusterOptions {
   return {
-    leaseTtlMs: ms(env, 'PADDOCK_LEASE_TTL_MS', 30_000),
-    leaseScanMs: ms(env, 'PADDOCK_LEASE_SCAN_MS', 5_000),
-    busPollMs: ms(env, 'PADDOCK_BUS_POLL_MS', 2_000),
+    leaseTtlMs: envNumber(env, 'PADDOCK_LEASE_TTL_MS', 30_000, { min: 1 }),
+    leaseScanMs: envNumber(env, 'PADDOCK_LEASE_SCAN_MS', 5_000, { min: 1 }),
+    busPollMs: envNumber(env, 'PADDOCK_BUS_POLL_MS', 2_000, { min: 1 }),
   };
 }
 

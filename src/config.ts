@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { envNumber } from './env.js';
 
 export interface Config {
   port: number;
@@ -19,14 +20,6 @@ export interface Config {
   pingIntervalMs: number;
   /** Names this process among the nodes sharing one database (leases, notifications). */
   nodeId: string;
-}
-
-function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
-  return n;
 }
 
 /**
@@ -52,17 +45,17 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     }
   }
   return {
-    port: intEnv(env, 'PORT', 4000),
+    port: envNumber(env, 'PORT', 4000),
     host: env.HOST || '127.0.0.1',
     dataDir,
     databaseUrl: env.DATABASE_URL || undefined,
     apiKeys,
     generatedKey,
-    maxBodyBytes: intEnv(env, 'PADDOCK_MAX_BODY_BYTES', 32 * 1024 * 1024),
+    maxBodyBytes: envNumber(env, 'PADDOCK_MAX_BODY_BYTES', 32 * 1024 * 1024),
     logLevel: env.PADDOCK_LOG_LEVEL || env.LOG_LEVEL || 'info',
     anthropicBaseUrl: env.ANTHROPIC_BASE_URL || undefined,
     anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
-    pingIntervalMs: intEnv(env, 'PADDOCK_SSE_PING_MS', 15_000),
+    pingIntervalMs: envNumber(env, 'PADDOCK_SSE_PING_MS', 15_000),
     nodeId: env.PADDOCK_NODE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
   };
 }

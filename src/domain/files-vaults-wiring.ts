@@ -1,3 +1,4 @@
+import { envNumber } from '../env.js';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import type { Store } from '../store/db.js';
@@ -21,11 +22,7 @@ export interface FilesAndVaults {
 
 /** Upload limit: the API's 500 MB unless PADDOCK_MAX_FILE_BYTES says otherwise. */
 export function maxFileBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env.PADDOCK_MAX_FILE_BYTES;
-  if (v === undefined || v === '') return 500 * 1024 * 1024;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`PADDOCK_MAX_FILE_BYTES must be a positive integer, got "${v}"`);
-  return n;
+  return envNumber(env, 'PADDOCK_MAX_FILE_BYTES', 500 * 1024 * 1024, { min: 1 });
 }
 
 /**

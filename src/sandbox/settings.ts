@@ -1,3 +1,4 @@
+import { envNumber } from '../env.js';
 import type { SandboxLimits } from './types.js';
 
 export interface SandboxSettings {
@@ -11,14 +12,6 @@ export interface SandboxSettings {
   gid: number;
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${v}"`);
-  return n;
-}
-
 /** `PADDOCK_SANDBOX*` variables; read once at start. */
 export function sandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxSettings {
   const provider = (env.PADDOCK_SANDBOX || 'bubblewrap').toLowerCase();
@@ -28,14 +21,14 @@ export function sandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxSe
   return {
     provider,
     limits: {
-      memoryMib: int(env, 'PADDOCK_SANDBOX_MEMORY_MB', 4096),
-      cpuSeconds: int(env, 'PADDOCK_SANDBOX_CPU_SECONDS', 3600),
-      processes: int(env, 'PADDOCK_SANDBOX_PROCESSES', 512),
-      diskMib: int(env, 'PADDOCK_SANDBOX_DISK_MB', 10_240),
-      tmpMib: int(env, 'PADDOCK_SANDBOX_TMP_MB', 512),
+      memoryMib: envNumber(env, 'PADDOCK_SANDBOX_MEMORY_MB', 4096, { min: 1 }),
+      cpuSeconds: envNumber(env, 'PADDOCK_SANDBOX_CPU_SECONDS', 3600, { min: 1 }),
+      processes: envNumber(env, 'PADDOCK_SANDBOX_PROCESSES', 512, { min: 1 }),
+      diskMib: envNumber(env, 'PADDOCK_SANDBOX_DISK_MB', 10_240, { min: 1 }),
+      tmpMib: envNumber(env, 'PADDOCK_SANDBOX_TMP_MB', 512, { min: 1 }),
     },
-    idleMs: int(env, 'PADDOCK_SANDBOX_IDLE_SECONDS', 900) * 1000,
-    uid: int(env, 'PADDOCK_SANDBOX_UID', 65534),
-    gid: int(env, 'PADDOCK_SANDBOX_GID', 65534),
+    idleMs: envNumber(env, 'PADDOCK_SANDBOX_IDLE_SECONDS', 900, { min: 1 }) * 1000,
+    uid: envNumber(env, 'PADDOCK_SANDBOX_UID', 65534, { min: 1 }),
+    gid: envNumber(env, 'PADDOCK_SANDBOX_GID', 65534, { min: 1 }),
   };
 }

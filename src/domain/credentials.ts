@@ -1,3 +1,4 @@
+import { isUniqueViolation } from '../store/errors.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { probeMcp, refreshGrant, type OAuthRefreshConfig, type ProbeResult, type RefreshResult } from '../vault/oauth.js';
@@ -322,10 +323,6 @@ function duplicate(auth: CredentialAuth): ApiError {
   return new ApiError(409, 'conflict_error', `This vault already has an active credential for ${what}; archive it first`);
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
-}
 
 function body(v: unknown): Record<string, unknown> {
   if (!isObj(v)) throw invalid('body: must be a JSON object');

@@ -1,3 +1,4 @@
+import { isUniqueViolation } from '../store/errors.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import { optStr, str } from './agent-config.js';
@@ -120,11 +121,6 @@ function asBody(v: unknown): Record<string, unknown> {
 export class Environments {
   constructor(private readonly db: Kysely<Database>) {}
 
-  private async nameTaken(name: string, exceptId?: string): Promise<boolean> {
-    let q = this.db.selectFrom('environments').select('id').where('name', '=', name).where('archived_at', 'is', null);
-    if (exceptId) q = q.where('id', '!=', exceptId);
-    return (await q.executeTakeFirst()) !== undefined;
-  }
 
   async create(input: unknown): Promise<Environment> {
     const b = asBody(input);
@@ -141,11 +137,11 @@ export class Environments {
       updated_at: now,
       archived_at: null,
     };
-    if (await this.nameTaken(env.name)) throw new ApiError(409, 'conflict_error', `An environment named "${env.name}" already exists`);
     await this.db
       .insertInto('environments')
       .values({ id: env.id, name: env.name, created_at: now, updated_at: now, archived_at: null, data: JSON.stringify(env) })
-      .execute();
+      .execute()
+      .catch(nameConflict(env.name));
     return env;
   }
 
@@ -168,15 +164,13 @@ export class Environments {
     if (b.config !== undefined) next.config = config(b.config, cur.config);
     if (b.metadata !== undefined) next.metadata = patchMetadata(cur.metadata, b.metadata, { emptyDeletes: true });
     if (b.scope !== undefined) next.scope = scope(b.scope, cur.scope);
-    if (next.name !== cur.name && (await this.nameTaken(next.name, id))) {
-      throw new ApiError(409, 'conflict_error', `An environment named "${next.name}" already exists`);
-    }
     next.updated_at = nowIso();
     await this.db
       .updateTable('environments')
       .set({ name: next.name, updated_at: next.updated_at, data: JSON.stringify(next) })
       .where('id', '=', id)
-      .execute();
+      .execute()
+      .catch(nameConflict(next.name));
     return next;
   }
 
@@ -210,4 +204,12 @@ export class Environments {
     const rows = await query.orderBy('id', q.direction).limit(q.limit).execute();
     return rows.map((r) => JSON.parse(r.data) as Environment);
   }
+}
+
+/** The unique index on active names refused the write: the name is taken. */
+function nameConflict(name: string) {
+  return (err: unknown): never => {
+    if (isUniqueViolation(err)) throw new ApiError(409, 'conflict_error', `An environment named "${name}" already exists`);
+    throw err;
+  };
 }

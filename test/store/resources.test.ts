@@ -36,6 +36,18 @@ describe.each(DIALECTS)('agents, environments and sessions on %s', (dialect) => 
     await h.store.db.deleteFrom('agents').where('id', 'in', ids).execute();
   });
 
+  it('lets exactly one of many concurrent creates take an environment name; archiving frees it', async () => {
+    const { environments } = domain();
+    const name = `race-${dialect}`;
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => environments.create({ name })));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost.map((r) => r.reason.status)).toEqual(Array(7).fill(409));
+    await environments.archive((won[0] as PromiseFulfilledResult<{ id: string }>).value.id);
+    expect((await environments.create({ name })).name).toBe(name);
+  });
+
   it('creates, versions, lists and archives agents in creation order', async () => {
     const { agents } = domain();
     const created = [];

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { SessionBus } from '../fanout/bus.js';
 import type { Database } from '../store/schema.js';
 import { checkMcpReferences, optStr, resolveMcpServers, resolveModel, resolveSkills, resolveTools } from './agent-config.js';
@@ -281,7 +281,11 @@ export class Sessions {
     if (q.agentId) query = query.where('agent_id', '=', q.agentId);
     if (q.agentVersion !== undefined) query = query.where('agent_version', '=', q.agentVersion);
     if (q.deploymentId) query = query.where('deployment_id', '=', q.deploymentId);
-    if (q.memoryStoreId) query = query.where('data', 'like', `%"memory_store_id":${JSON.stringify(q.memoryStoreId)}%`);
+    if (q.memoryStoreId) {
+      // The store id is matched literally inside the stored resources: % and _ must not act as wildcards.
+      const literal = JSON.stringify(q.memoryStoreId).replace(/[\\%_]/g, (c) => `\\${c}`);
+      query = query.where(sql<boolean>`data like ${`%"memory_store_id":${literal}%`} escape '\\'`);
+    }
     if (q.statuses?.length) query = query.where('status', 'in', q.statuses);
     if (q.created.gt) query = query.where('created_at', '>', q.created.gt);
     if (q.created.gte) query = query.where('created_at', '>=', q.created.gte);

@@ -237,6 +237,16 @@ describe('sessions: list', () => {
     expect(beforeThird.map((s) => s.id)).not.toContain(ids[2]);
 
     expect(await collect(client.beta.sessions.list({ memory_store_id: 'memstore_01none' }))).toEqual([]);
+    const withStore = await client.beta.sessions.create({
+      agent: agent.id,
+      environment_id: envId,
+      resources: [{ type: 'memory_store', memory_store_id: 'memstore_01teamnotes' }],
+    });
+    expect((await collect(client.beta.sessions.list({ memory_store_id: 'memstore_01teamnotes' }))).map((s) => s.id)).toEqual([withStore.id]);
+    // LIKE wildcards in the filter are matched literally.
+    expect(await collect(client.beta.sessions.list({ memory_store_id: 'memstore_01team%' }))).toEqual([]);
+    expect(await collect(client.beta.sessions.list({ memory_store_id: 'memstore_01teamnote_' }))).toEqual([]);
+    await client.beta.sessions.delete(withStore.id);
 
     const extra = await client.beta.sessions.create({ agent: agent.id, environment_id: envId });
     await client.beta.sessions.archive(extra.id);

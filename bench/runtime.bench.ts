@@ -13,7 +13,7 @@ import { startScriptedModel, type ScriptedModel } from '../test/support/scripted
  *   every turn ending in end_turn and no error.
  */
 
-const TURNS = 200;
+const TURNS = 400;
 const WINDOW = 20;
 const EVENTS_PER_TURN = 6; // user.message, running, span start, agent.message, span end, idle
 const CONCURRENCY_STEPS = [50, 100, 200, 400, 800];

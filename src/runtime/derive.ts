@@ -15,8 +15,6 @@ export interface ToolUse {
   permission: 'allow' | 'ask' | 'deny';
   confirmation?: { result: 'allow' | 'deny'; deny_message?: string };
   resolved: boolean;
-  /** The call was handed to its executor (a record exists), so it may have had effects. */
-  started: boolean;
 }
 
 /** What the model turn stored beside the events (raw content with thinking signatures). */
@@ -162,19 +160,12 @@ export class SessionFold {
     for (const { event: e } of events) {
       if (e.type === 'span.model_request_end') keys.push(recordKey.turn(e.model_request_start_id as string));
       else if (e.type === 'agent.thread_context_compacted') keys.push(recordKey.summary(e.id));
-      else if (e.type === 'agent.tool_use' || e.type === 'agent.custom_tool_use' || e.type === 'agent.mcp_tool_use') keys.push(recordKey.toolStarted(e.id));
     }
     return keys;
   }
 
   get seq(): number {
     return this.lastSeq;
-  }
-
-  /** The runner handed this call to its executor (and recorded so). */
-  markStarted(toolUseId: string): void {
-    const use = this.uses.get(toolUseId);
-    if (use) use.started = true;
   }
 
   /** Applies events that follow the ones already folded; `records` holds at least their `recordKeys`. */
@@ -261,7 +252,6 @@ export class SessionFold {
           input: (e.input as Record<string, unknown>) ?? {},
           permission: kind === 'custom' ? 'allow' : ((e.evaluated_permission as ToolUse['permission'] | undefined) ?? 'allow'),
           resolved: false,
-          started: records.has(recordKey.toolStarted(e.id)),
         });
         break;
       }

@@ -347,14 +347,15 @@ export class SessionRunner {
       return this.toolResult(session.id, use, { is_error: true, content: [{ type: 'text', text: 'MCP tools are not available on this Paddock server.' }] });
     }
     const executor = this.ctx.tools;
-    if (use.started && !executor.isReadOnly(use.name)) {
+    // Read from the records, not the fold: another node may have started the call since.
+    const started = (await this.records.get(session.id, [recordKey.toolStarted(use.id)])).size > 0;
+    if (started && !executor.isReadOnly(use.name)) {
       return this.toolResult(session.id, use, { is_error: true, content: [{ type: 'text', text: RESTART_INTERRUPTED }] });
     }
     if (!toolsetFor(session.agent, executor).route(use.name)) {
       return this.toolResult(session.id, use, { is_error: true, content: [{ type: 'text', text: `There is no tool named ${use.name}.` }] });
     }
     await this.records.put(session.id, recordKey.toolStarted(use.id), { at: new Date().toISOString() });
-    this.states.markStarted(session.id, use.id);
     let outcome: ToolOutcome;
     try {
       const environment = await this.ctx.environments.get(session.environment_id);

@@ -45,11 +45,6 @@ export class SessionStates {
     return fold;
   }
 
-  /** The runner recorded that it handed this tool call to its executor (see recordKey.toolStarted). */
-  markStarted(sessionId: string, toolUseId: string): void {
-    this.folds.get(sessionId)?.markStarted(toolUseId);
-  }
-
   forget(sessionId: string): void {
     this.folds.delete(sessionId);
   }

@@ -6,6 +6,7 @@ import { clusterLeases, openBus, startTakeover } from './cluster.js';
 import { buildApp } from './http/app.js';
 import { openStore } from './store/db.js';
 import { startRuntime } from './runtime/index.js';
+import { checkMasterKey } from './vault/key-check.js';
 import { createSandboxExecutor } from './sandbox/index.js';
 import path from 'node:path';
 
@@ -47,6 +48,7 @@ export async function startPaddock(config: Config, log: Logger = pino({ level: c
 
 /** Where features that run in the background are started; each registers its own shutdown. */
 async function startFeatures(ctx: AppContext): Promise<void> {
+  await checkMasterKey(ctx.store.db, ctx.secrets);
   const tools = createSandboxExecutor({ dataDir: ctx.config.dataDir, serverPort: () => ctx.config.port, log: ctx.log, files: ctx.files });
   ctx.tools = tools;
   ctx.onClose.push(() => tools.close());

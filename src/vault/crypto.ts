@@ -56,6 +56,16 @@ export class SecretBox {
     return this.current.id;
   }
 
+  /** True when an envelope sealed with key `kid` can be opened by this ring. */
+  holds(kid: string): boolean {
+    return this.keys.has(kid);
+  }
+
+  /** The id of the key that sealed an envelope. */
+  static keyIdOf(envelope: string): string | undefined {
+    return envelope.split(':')[1];
+  }
+
   seal(plaintext: string, aad: string): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);

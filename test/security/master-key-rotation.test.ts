@@ -100,4 +100,17 @@ describe('paddock rotate-master-key', () => {
       await p.stop();
     }
   });
+
+  it('refuses to start on a master key that cannot open the stored secrets, and says why', async () => {
+    const key = generateMasterKey().toString('base64');
+    const p = await startPaddock({ env: { PADDOCK_MASTER_KEY: key } });
+    await seed(p, 'wrong-key-token');
+    await p.stop();
+    const wrong = generateMasterKey().toString('base64');
+    const err = await startPaddock({ dataDir: p.dataDir, env: { PADDOCK_MASTER_KEY: wrong } }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/sealed with master key \w+, which this server does not have/);
+    expect((err as Error).message).not.toContain(wrong);
+    expect((err as Error).message).not.toContain(key);
+  });
 });

@@ -64,7 +64,7 @@ describe('model errors', () => {
     expect(errs.map((e) => e.error.type)).toEqual(['model_rate_limited_error', 'model_overloaded_error']);
     expect(errs.every((e) => e.error.retry_status.type === 'retrying')).toBe(true);
     expect(types(log).filter((t) => t === 'session.status_rescheduled')).toHaveLength(2);
-    expect(log.find((e) => e.type === 'agent.message')!.content[0].text).toBe('finally');
+    expect((log.find((e) => e.type === 'agent.message')!.content[0] as any).text).toBe('finally');
     expect(idles(log)[0].stop_reason).toEqual({ type: 'end_turn' });
   });
 
@@ -114,7 +114,7 @@ describe('live previews', () => {
       if (e.type === 'agent.message') acc = accumulateManagedAgentsEvent(acc, e);
       if (e.type === 'session.status_idle') break;
     }
-    const order = seen.map((e) => e.type).filter((t) => t !== 'user.message');
+    const order: string[] = seen.map((e) => e.type).filter((t) => t !== 'user.message');
     expect(order[0]).toBe('session.status_running');
     expect(order[1]).toBe('span.model_request_start');
     expect(order.indexOf('event_start')).toBeGreaterThan(1);

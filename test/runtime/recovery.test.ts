@@ -141,8 +141,8 @@ describe('recovery after kill -9', () => {
     }
     for (const sid of sids) {
       const log = await waitForIdle(p.client, sid);
-      checkWhole(log, sent.filter((t) => log.some((e) => e.type === 'user.message' && e.content[0].text === t)));
-      expect(log.filter((e) => e.type === 'agent.message' && e.content[0].text === 'all done here')).toHaveLength(1);
+      checkWhole(log, sent.filter((t) => log.some((e) => e.type === 'user.message' && (e.content[0] as any).text === t)));
+      expect(log.filter((e) => e.type === 'agent.message' && (e.content[0] as any).text === 'all done here')).toHaveLength(1);
     }
     model.setFallback({});
   });

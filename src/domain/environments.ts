@@ -185,13 +185,12 @@ export class Environments {
 
   async delete(id: string): Promise<{ id: string; type: 'environment_deleted' }> {
     await this.get(id);
-    const inUse = await this.db
-      .selectFrom('sessions')
-      .select('id')
-      .where('environment_id', '=', id)
-      .where('status', 'in', ['running', 'rescheduling'])
-      .executeTakeFirst();
-    if (inUse) throw new ApiError(409, 'conflict_error', `Environment ${id} has running sessions; stop or archive them first`);
+    // As the API documents: an environment can be deleted only when no session references it
+    // (archived ones included), so no session is left pointing at nothing.
+    const inUse = await this.db.selectFrom('sessions').select('id').where('environment_id', '=', id).executeTakeFirst();
+    if (inUse) {
+      throw new ApiError(409, 'conflict_error', `Environment ${id} is referenced by sessions (e.g. ${inUse.id}); delete them first, or archive the environment instead`);
+    }
     await this.db.deleteFrom('environments').where('id', '=', id).execute();
     return { id, type: 'environment_deleted' };
   }

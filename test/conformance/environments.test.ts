@@ -112,4 +112,17 @@ describe('environments', () => {
     expect(err.error.error.type).toBe('not_found_error');
     await expect(client.beta.environments.delete(e.id)).rejects.toBeInstanceOf(Anthropic.NotFoundError);
   });
+
+  it('delete is refused while any session references the environment, archived ones included', async () => {
+    const e = await client.beta.environments.create({ name: uniqueName('used') });
+    const agent = await client.beta.agents.create({ name: 'env-user', model: 'claude-opus-4-7' });
+    const s = await client.beta.sessions.create({ agent: agent.id, environment_id: e.id });
+    await client.beta.sessions.archive(s.id);
+    const err = await client.beta.environments.delete(e.id).catch((x) => x);
+    expect(err).toBeInstanceOf(Anthropic.ConflictError);
+    expect(err.headers.get('x-should-retry')).toBe('false');
+    expect(err.error.error.message).toContain(s.id);
+    await client.beta.sessions.delete(s.id);
+    expect(await client.beta.environments.delete(e.id)).toEqual({ id: e.id, type: 'environment_deleted' });
+  });
 });

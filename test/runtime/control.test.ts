@@ -44,10 +44,12 @@ describe('interrupts', () => {
     await say(h.client, sid, 'ask');
     await waitForIdle(h.client, sid);
     await interrupt(sid);
+    // The interrupt ends the turn: a second idle, end_turn (observable-rules.test.ts has the details).
+    await waitForIdle(h.client, sid, 2);
     h.model.enqueue({ content: [{ type: 'text', text: 'fine' }] });
     const before = h.model.requests.length;
     await say(h.client, sid, 'never mind');
-    await waitFor(h.client, sid, (l) => idles(l).some((e) => e.stop_reason.type === 'end_turn'));
+    await waitForIdle(h.client, sid, 3);
     const last = h.model.requests[before].body.messages.at(-1).content;
     expect(last[0]).toMatchObject({ type: 'tool_result', is_error: true });
     expect(last[1]).toMatchObject({ type: 'text', text: 'never mind' });

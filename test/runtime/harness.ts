@@ -68,3 +68,6 @@ export function waitForIdle(client: Anthropic, sessionId: string, count = 1, tim
 }
 
 export const types = (log: Ev[]) => log.map((e) => e.type);
+
+/** The events of a turn that is one user message answered with text. */
+export const TEXT_TURN = ['user.message', 'session.status_running', 'span.model_request_start', 'agent.message', 'span.model_request_end', 'session.status_idle'];

@@ -13,6 +13,8 @@ export interface RuntimeOptions {
   /** How often a held session lease is renewed while a step runs. */
   leaseRenewMs: number;
   maxTokens: number;
+  /** Derived states kept in memory for sessions between drives (sessions being driven always keep theirs). */
+  idleStatesKept: number;
 }
 
 function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -32,5 +34,6 @@ export function runtimeOptions(env: NodeJS.ProcessEnv = process.env): RuntimeOpt
     compactionThresholdTokens: threshold ? num(env, 'PADDOCK_COMPACTION_THRESHOLD_TOKENS', 0) : undefined,
     leaseRenewMs: num(env, 'PADDOCK_LEASE_RENEW_MS', 10_000),
     maxTokens: num(env, 'PADDOCK_MODEL_MAX_TOKENS', 32_000),
+    idleStatesKept: num(env, 'PADDOCK_RUNTIME_IDLE_STATES', 128),
   };
 }

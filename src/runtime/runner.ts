@@ -51,7 +51,7 @@ export class SessionRunner {
     private readonly model: ModelClient,
     private readonly opts: RuntimeOptions,
   ) {
-    this.states = new SessionStates(ctx.events, records);
+    this.states = new SessionStates(ctx.events, records, opts.idleStatesKept);
   }
 
   /** Something may be owed: drive the session if no one is. */
@@ -134,11 +134,13 @@ export class SessionRunner {
     renew.unref();
     void (async () => {
       let session: Session | undefined;
+      const fold = this.states.checkout(sessionId);
+      let sound = true;
       try {
         for (;;) {
           if (a.stopped) break;
           a.dirty = false;
-          const state = await this.states.current(sessionId);
+          const state = await this.states.current(sessionId, fold);
           a.seenSeq = state.lastSeq;
           // The session object is read when the drive starts and before each model request (which
           // is when its agent, possibly updated, is used); an archive elsewhere is noticed there.
@@ -154,12 +156,13 @@ export class SessionRunner {
           await this.step(session, state, a);
         }
       } catch (err) {
-        // The fold is dropped with the failed step: the next drive rebuilds it from the log.
-        this.states.forget(sessionId);
+        // The fold goes with the failed step: the next drive rebuilds it from the log.
+        sound = false;
         if (!a.stopped) this.ctx.log.error({ err, session_id: sessionId }, 'runtime step failed');
       } finally {
-        // After a lost lease another node may be mid-step on this session: start from the log.
-        if (a.stopped === 'lease_lost') this.states.forget(sessionId);
+        // After a lost lease another node may be mid-step on this session, and a retired session
+        // needs none: both start from the log if they are ever driven again.
+        if (sound && a.stopped !== 'lease_lost' && a.stopped !== 'retire') this.states.checkin(sessionId, fold);
         clearInterval(renew);
         unsubscribe();
         await this.leases.release(sessionId).catch(() => {});

@@ -177,8 +177,8 @@ export class SessionRunner {
   /** An interrupt jumps the queue: it aborts the step in flight as soon as it is logged. */
   private async checkInterrupt(sessionId: string, a: Active): Promise<void> {
     const step = a.step;
-    const fresh = await this.ctx.events.after(sessionId, a.seenSeq, 1000);
-    if (step && step === a.step && fresh.some((e) => e.event.type === 'user.interrupt')) this.stop(a, 'interrupt');
+    const interrupts = await this.ctx.events.list(sessionId, { afterSeq: a.seenSeq, types: ['user.interrupt'], order: 'asc', limit: 1 });
+    if (step && step === a.step && interrupts.length > 0) this.stop(a, 'interrupt');
   }
 
   private append(sessionId: string, events: NewEvent[], dedupeKey: string) {

@@ -318,6 +318,39 @@ export function resolveExecutionIdentity(input: unknown): Record<string, unknown
   throw invalid('execution_identity.type: must be service_account or aws_role');
 }
 
+/**
+ * An agent named in a multiagent config, not yet pinned: `version` absent means latest, `self`
+ * means the agent being written. Agents.pinMultiagent turns each into `{type:'agent', id, version}`,
+ * the only reference form the SDK's response types have.
+ */
+export type AgentRefInput = { type: 'agent'; id: string; version?: number } | { type: 'self' };
+
+function agentRef(v: unknown, f: string, allowAdvisor: boolean): AgentRefInput | { type: 'advisor'; model: string } {
+  if (typeof v === 'string') return { type: 'agent', id: str(v, f, { min: 1, max: 128 }) };
+  if (!isObj(v)) throw invalid(`${f}: must be an agent id or an agent reference object`);
+  if (v.type === 'self') return { type: 'self' };
+  if (v.type === 'advisor' && allowAdvisor) return { type: 'advisor', model: str(v.model, `${f}.model`, { min: 1, max: 256 }) };
+  if (v.type !== 'agent') throw invalid(`${f}.type: must be agent or self${allowAdvisor ? ' or advisor' : ''}`);
+  const id = str(v.id, `${f}.id`, { min: 1, max: 128 });
+  if (v.version === undefined || v.version === null) return { type: 'agent', id };
+  const version = typeof v.version === 'string' && /^\d+$/.test(v.version) ? Number(v.version) : v.version;
+  if (!Number.isInteger(version) || (version as number) < 1) throw invalid(`${f}.version: must be a positive integer`);
+  return { type: 'agent', id, version: version as number };
+}
+
+/** `subagents` / `workflows` of multiagent_20261001: null or absent takes the enabled default. */
+function delegation(v: unknown, f: string): Record<string, unknown> {
+  if (v === undefined || v === null) return { type: 'enabled', inline_agents: { type: 'enabled' }, predefined_agents: [] };
+  if (!isObj(v)) throw invalid(`${f}: must be an object`);
+  if (v.type === 'disabled') return { type: 'disabled' };
+  if (v.type !== 'enabled') throw invalid(`${f}.type: must be enabled or disabled`);
+  const inline = v.inline_agents ?? { type: 'enabled' };
+  if (!isObj(inline) || (inline.type !== 'enabled' && inline.type !== 'disabled')) throw invalid(`${f}.inline_agents.type: must be enabled or disabled`);
+  const list = v.predefined_agents ?? [];
+  if (!Array.isArray(list) || list.length > 20) throw invalid(`${f}.predefined_agents: must list at most 20 agents`);
+  return { type: 'enabled', inline_agents: { type: inline.type }, predefined_agents: list.map((a, i) => agentRef(a, `${f}.predefined_agents.${i}`, false)) };
+}
+
 export function resolveMultiagent(input: unknown): Record<string, unknown> | null {
   if (input === undefined || input === null) return null;
   if (!isObj(input)) throw invalid('multiagent: must be an object');
@@ -325,15 +358,34 @@ export function resolveMultiagent(input: unknown): Record<string, unknown> | nul
     if (!Array.isArray(input.agents) || input.agents.length < 1 || input.agents.length > 20) {
       throw invalid('multiagent.agents: must list 1-20 agents');
     }
-    return { type: 'coordinator', agents: input.agents };
+    return { type: 'coordinator', agents: input.agents.map((a, i) => agentRef(a, `multiagent.agents.${i}`, true)) };
   }
   if (input.type === 'multiagent_20261001') {
+    const adv = input.advisor ?? { type: 'disabled' };
+    if (!isObj(adv) || (adv.type !== 'enabled' && adv.type !== 'disabled')) throw invalid('multiagent.advisor.type: must be enabled or disabled');
     return {
       type: 'multiagent_20261001',
-      advisor: input.advisor ?? { type: 'disabled' },
-      subagents: input.subagents ?? { type: 'enabled', inline_agents: { type: 'enabled' }, predefined_agents: [] },
-      workflows: input.workflows ?? { type: 'enabled', inline_agents: { type: 'enabled' }, predefined_agents: [] },
+      advisor: adv.type === 'enabled' ? { type: 'enabled', model: str(adv.model, 'multiagent.advisor.model', { min: 1, max: 256 }) } : { type: 'disabled' },
+      subagents: delegation(input.subagents, 'multiagent.subagents'),
+      workflows: delegation(input.workflows, 'multiagent.workflows'),
     };
   }
   throw invalid('multiagent.type: must be coordinator or multiagent_20261001');
+}
+
+/** Every agent reference in a resolved multiagent config, rewritten by `pin` (order kept). */
+export async function mapAgentRefs<T>(
+  m: Record<string, unknown> | null,
+  pin: (ref: AgentRefInput, field: string) => Promise<T>,
+): Promise<Record<string, unknown> | null> {
+  if (!m) return m;
+  const refs = async (list: unknown[], f: string) =>
+    Promise.all(list.map((r, i) => ((r as { type: string }).type === 'advisor' ? r : pin(r as AgentRefInput, `${f}.${i}`))));
+  if (m.type === 'coordinator') return { ...m, agents: await refs(m.agents as unknown[], 'multiagent.agents') };
+  const out = { ...m };
+  for (const key of ['subagents', 'workflows'] as const) {
+    const d = m[key] as Record<string, unknown>;
+    if (d.type === 'enabled') out[key] = { ...d, predefined_agents: await refs(d.predefined_agents as unknown[], `multiagent.${key}.predefined_agents`) };
+  }
+  return out;
 }

@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import {
+  type AgentRefInput,
   checkMcpReferences,
+  mapAgentRefs,
   optStr,
   resolveExecutionIdentity,
   resolveMcpServers,
@@ -70,9 +72,10 @@ export class Agents {
     checkMcpReferences(tools, mcp_servers);
     const now = nowIso();
     if (b.model === undefined) throw invalid('model: required');
+    const id = newId('agent');
     const agent: Agent = {
       type: 'agent',
-      id: newId('agent'),
+      id,
       version: 1,
       name: str(b.name, 'name', { min: 1, max: LIMITS.name }),
       description: optStr(b.description, 'description', LIMITS.description),
@@ -81,7 +84,7 @@ export class Agents {
       tools,
       mcp_servers,
       skills: resolveSkills(b.skills),
-      multiagent: resolveMultiagent(b.multiagent),
+      multiagent: await this.pinMultiagent(resolveMultiagent(b.multiagent), { id, version: 1 }),
       execution_identity: resolveExecutionIdentity(b.execution_identity),
       metadata: createMetadata(b.metadata),
       created_at: now,
@@ -93,6 +96,20 @@ export class Agents {
       await trx.insertInto('agent_versions').values({ agent_id: agent.id, version: 1, created_at: now, data: JSON.stringify(agent) }).execute();
     });
     return agent;
+  }
+
+  /**
+   * Pins every agent a multiagent config names to `{type:'agent', id, version}`, the SDK's
+   * response form: no version means the latest, `self` the version being written.
+   */
+  private pinMultiagent(m: Record<string, unknown> | null, self: { id: string; version: number }) {
+    return mapAgentRefs(m, async (ref: AgentRefInput, field) => {
+      if (ref.type === 'self' || ref.id === self.id) return { type: 'agent', id: self.id, version: ref.type === 'agent' ? (ref.version ?? self.version) : self.version };
+      const a = await this.get(ref.id, ref.version).catch((err: unknown) => {
+        throw err instanceof ApiError && err.status === 404 ? invalid(`${field}: ${err.message}`) : err;
+      });
+      return { type: 'agent', id: a.id, version: a.version };
+    });
   }
 
   /** The agent at `version` (default: latest), with its current archive state. */
@@ -134,7 +151,7 @@ export class Agents {
     if (b.mcp_servers !== undefined) next.mcp_servers = resolveMcpServers(b.mcp_servers);
     if (b.tools !== undefined || b.mcp_servers !== undefined) checkMcpReferences(next.tools, next.mcp_servers);
     if (b.skills !== undefined) next.skills = resolveSkills(b.skills);
-    if (b.multiagent !== undefined) next.multiagent = resolveMultiagent(b.multiagent);
+    if (b.multiagent !== undefined) next.multiagent = await this.pinMultiagent(resolveMultiagent(b.multiagent), { id, version: current.version + 1 });
     if (b.execution_identity !== undefined) next.execution_identity = resolveExecutionIdentity(b.execution_identity);
     if (b.metadata !== undefined) next.metadata = patchMetadata(current.metadata, b.metadata);
     if (contentOf(next) === contentOf(current)) return current;

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { SessionBus } from '../fanout/bus.js';
 import type { Database } from '../store/schema.js';
-import { checkMcpReferences, optStr, resolveMcpServers, resolveModel, resolveSkills, resolveTools } from './agent-config.js';
+import { checkMcpReferences, mapAgentRefs, optStr, resolveMcpServers, resolveModel, resolveSkills, resolveTools } from './agent-config.js';
 import type { Agent, Agents } from './agents.js';
 import type { Environments } from './environments.js';
 import { ApiError, invalid, notFound } from './errors.js';
@@ -100,6 +100,16 @@ export class Sessions {
     private readonly environments: Environments,
   ) {}
 
+  /** The snapshot names each agent of its multiagent config as a full thread-agent snapshot (SessionMultiagent). */
+  private async withThreadAgents(a: SessionAgent): Promise<SessionAgent> {
+    const multiagent = await mapAgentRefs(a.multiagent, async (ref) => {
+      const pinned = ref as { id: string; version: number };
+      const { multiagent: _, ...thread } = snapshot(await this.agents.get(pinned.id, pinned.version));
+      return thread;
+    });
+    return { ...a, multiagent };
+  }
+
   private async resolveAgent(input: unknown): Promise<SessionAgent> {
     if (typeof input === 'string') {
       const a = await this.agents.get(input);
@@ -134,7 +144,7 @@ export class Sessions {
     if (!isObj(input)) throw invalid('body: must be a JSON object');
     if (input.agent === undefined) throw invalid('agent: required');
     if (typeof input.environment_id !== 'string') throw invalid('environment_id: must be a string');
-    const agent = await this.resolveAgent(input.agent);
+    const agent = await this.withThreadAgents(await this.resolveAgent(input.agent));
     const env = await this.environments.get(input.environment_id);
     if (env.archived_at) {
       throw new ApiError(400, 'invalid_request_error', `Environment ${env.id} is archived`, { error_code: 'environment_archived' });

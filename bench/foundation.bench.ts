@@ -1,7 +1,5 @@
-import type Anthropic from '@anthropic-ai/sdk';
 import { startPaddock } from '../test/support/paddock.js';
-import { openSse } from '../test/support/sse.js';
-import { median, quantile, rate, userMessage } from './measure.js';
+import { deliveryLatency, median, quantile, rate, userMessage } from './measure.js';
 
 /**
  * The foundation on SQLite, through HTTP against a real Paddock process: how fast sessions are
@@ -16,24 +14,6 @@ const CREATES_PER_ROUND = 300;
 const POSTS_PER_ROUND = 600;
 const CONCURRENCY = 8;
 const LATENCY_SAMPLES = 300;
-
-async function deliveryLatency(client: Anthropic, url: string, apiKey: string, sessionId: string): Promise<number[]> {
-  const stream = await openSse(`${url}/v1/sessions/${sessionId}/events/stream`, apiKey);
-  const samples: number[] = [];
-  try {
-    for (let i = 0; i < LATENCY_SAMPLES; i++) {
-      const marker = `latency-${i}`;
-      const t0 = performance.now();
-      const echoed = stream.until((f) => f.event === 'user.message' && JSON.parse(f.data).content?.[0]?.text === marker, 10_000);
-      await client.beta.sessions.events.send(sessionId, userMessage(marker));
-      await echoed;
-      samples.push(performance.now() - t0);
-    }
-  } finally {
-    stream.close();
-  }
-  return samples;
-}
 
 export default {
   name: 'foundation',
@@ -55,7 +35,8 @@ export default {
         appends.push(await rate(POSTS_PER_ROUND, CONCURRENCY, (i) => client.beta.sessions.events.send(sessions[i % sessions.length], userMessage(`r${r} m${i}`))));
       }
 
-      const latency = await deliveryLatency(client, p.url, p.apiKey, (await createSession()).id);
+      const sid = (await createSession()).id;
+      const latency = await deliveryLatency(client, `${p.url}/v1/sessions/${sid}/events/stream`, p.apiKey, sid, LATENCY_SAMPLES);
       return [
         { metric: `session creates (median of ${ROUNDS} rounds, ${CONCURRENCY} in flight)`, value: median(creates), unit: 'sessions/s' },
         { metric: `events appended via POST (median of ${ROUNDS} rounds, ${CONCURRENCY} in flight)`, value: median(appends), unit: 'events/s' },

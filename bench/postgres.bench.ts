@@ -1,8 +1,6 @@
-import type Anthropic from '@anthropic-ai/sdk';
 import { startCluster, type PaddockCluster } from '../test/support/cluster.js';
 import { startPostgres } from '../test/support/postgres.js';
-import { openSse } from '../test/support/sse.js';
-import { median, quantile, rate as rateAt, userMessage as message } from './measure.js';
+import { deliveryLatency, median, quantile, rate as rateAt, userMessage as message } from './measure.js';
 
 /**
  * The foundation figures (foundation.bench.ts) on Postgres, for one node and for three nodes
@@ -18,25 +16,6 @@ const POSTS_PER_ROUND = 600;
 const CONCURRENCY = 8;
 const LATENCY_SAMPLES = 300;
 const rate = (total: number, fn: (i: number) => Promise<unknown>) => rateAt(total, CONCURRENCY, fn);
-
-/** POSTs to `sender`, subscribed on node `streamNode`: milliseconds until the frame arrives. */
-async function deliveryLatency(c: PaddockCluster, sender: Anthropic, streamNode: number, sessionId: string): Promise<number[]> {
-  const stream = await openSse(`${c.nodes[streamNode].url}/v1/sessions/${sessionId}/events/stream`, c.apiKey);
-  const samples: number[] = [];
-  try {
-    for (let i = 0; i < LATENCY_SAMPLES; i++) {
-      const marker = `latency-${i}`;
-      const t0 = performance.now();
-      const echoed = stream.until((f) => f.event === 'user.message' && JSON.parse(f.data).content?.[0]?.text === marker, 10_000);
-      await sender.beta.sessions.events.send(sessionId, message(marker));
-      await echoed;
-      samples.push(performance.now() - t0);
-    }
-  } finally {
-    stream.close();
-  }
-  return samples;
-}
 
 async function measure(c: PaddockCluster, label: string) {
   const clients = c.nodes.map((_, i) => c.clientFor(i));
@@ -56,7 +35,8 @@ async function measure(c: PaddockCluster, label: string) {
   }
 
   const sid = (await createSession(0)).id;
-  const latency = await deliveryLatency(c, via(c.nodes.length - 1), c.nodes.length > 1 ? 1 : 0, sid);
+  const streamNode = c.nodes.length > 1 ? 1 : 0; // another node than the sender, when there is one
+  const latency = await deliveryLatency(via(c.nodes.length - 1), `${c.nodes[streamNode].url}/v1/sessions/${sid}/events/stream`, c.apiKey, sid, LATENCY_SAMPLES);
   return [
     { metric: `${label}: session creates (median of ${ROUNDS} rounds, ${CONCURRENCY} in flight)`, value: median(creates), unit: 'sessions/s' },
     { metric: `${label}: events appended via POST (median of ${ROUNDS} rounds, ${CONCURRENCY} in flight)`, value: median(appends), unit: 'events/s' },

@@ -365,7 +365,9 @@ describe('a session, its resources and every event it emits', () => {
 
     // session.updated.
     expectShape('BetaManagedAgentsSession', await json('POST', `/v1/sessions/${sid}`, { title: 'renamed', metadata: { run: '2' } }));
-    await waitFor(p.client, sid, (l) => l.some((e) => e.type === 'session.updated'));
+    const tools = [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } }, { type: 'mcp_toolset', mcp_server_name: 'docs' }];
+    expectShape('BetaManagedAgentsSession', await json('POST', `/v1/sessions/${sid}`, { agent: { tools, mcp_servers: [{ type: 'url', name: 'docs', url: MCP_URL }] } }));
+    await waitFor(p.client, sid, (l) => l.filter((e) => e.type === 'session.updated').length === 2);
 
     // Transient model errors until retries run out → session.error (retrying, exhausted),
     // status_rescheduled, idle retries_exhausted.

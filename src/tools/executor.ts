@@ -11,7 +11,8 @@ import { EgressGate } from '../sandbox/egress/gate.js';
 import type { SandboxSettings } from '../sandbox/settings.js';
 import type { Sandbox, SandboxProvider, SessionDirs } from '../sandbox/types.js';
 import { definitionsFor } from './definitions.js';
-import { captureOutputs, diskUsage, type OutputFiles } from './outputs.js';
+import { captureOutputs, type OutputFiles } from './outputs.js';
+import { WorkspaceQuota } from './quota.js';
 import { webFetch } from './web-fetch.js';
 
 /** The Files API slice the executor uses: capture outputs, and read file resources to mount. */
@@ -40,7 +41,7 @@ interface Live {
 
 const READ_ONLY = new Set(['read', 'glob', 'grep']);
 const SANDBOX_TOOLS = new Set(['bash', 'read', 'write', 'edit', 'glob', 'grep']);
-const QUOTA_POLL_MS = 1000;
+const WRITING_TOOLS = new Set(['bash', 'write', 'edit']);
 
 const errorOutcome = (text: string): ToolOutcome => ({ is_error: true, content: [{ type: 'text', text }] });
 
@@ -64,8 +65,13 @@ function toolConfig(session: Session, name: string): Record<string, unknown> | u
 export class SandboxToolExecutor implements ToolExecutor {
   private readonly live = new Map<string, Live>();
   private readonly gates = new Map<string, EgressGate>();
+  /** Sandboxes being stopped: a session's next sandbox starts only once its last one is gone. */
+  private readonly closing = new Map<string, Promise<void>>();
+  private readonly quota: WorkspaceQuota;
 
-  constructor(private readonly opts: SandboxExecutorOptions) {}
+  constructor(private readonly opts: SandboxExecutorOptions) {
+    this.quota = new WorkspaceQuota(opts.settings.limits.diskMib);
+  }
 
   definitions(names: string[], config: Record<string, Record<string, unknown>>): ToolDefinition[] {
     return definitionsFor(names, config);
@@ -124,9 +130,14 @@ export class SandboxToolExecutor implements ToolExecutor {
   }
 
   private async inSandbox(call: ToolCall): Promise<ToolOutcome> {
-    const dirs = this.dirs(call.session.id);
-    const quota = this.opts.settings.limits.diskMib * 1024 * 1024;
-    if ((call.name === 'write' || call.name === 'edit') && (await this.usage(dirs)) > quota) return errorOutcome(this.overQuota(await this.usage(dirs)));
+    const id = call.session.id;
+    const dirs = this.dirs(id);
+    if (call.name === 'write' || call.name === 'edit') {
+      const used = await this.quota.used(id, dirs);
+      if (this.quota.isOver(used)) return errorOutcome(this.quota.exceeded(used));
+    }
+    const writes = WRITING_TOOLS.has(call.name);
+    const allowance = writes ? await this.quota.allowance(id, dirs) : 0;
     let sandbox: Sandbox;
     try {
       sandbox = await this.sandboxFor(call, dirs);
@@ -134,44 +145,27 @@ export class SandboxToolExecutor implements ToolExecutor {
       this.opts.log.error({ err, session_id: call.session.id }, 'sandbox failed to start');
       return errorOutcome(`The sandbox could not be started: ${(err as Error).message}`);
     }
+    const interrupted = () => errorOutcome(`The ${call.name} call was interrupted.`);
+    // An interrupt that came while the sandbox was starting never reaches the listener.
+    if (call.signal.aborted) return interrupted();
     const onAbort = () => void sandbox.call('cancel', {});
     call.signal.addEventListener('abort', onAbort, { once: true });
     // A command filling the disk is stopped while it runs, not only afterwards.
-    let overQuota = 0;
-    const poll =
-      call.name === 'bash'
-        ? setInterval(() => {
-            void this.usage(dirs).then((used) => {
-              if (used > quota && !overQuota) {
-                overQuota = used;
-                void sandbox.call('cancel', {});
-              }
-            });
-          }, QUOTA_POLL_MS)
-        : undefined;
+    const watch = call.name === 'bash' ? this.quota.watch(id, dirs, allowance, () => void sandbox.call('cancel', {})) : undefined;
     try {
       const result = (await sandbox.call(call.name as 'bash', call.input)) as ToolOutcome;
-      if (call.signal.aborted) return errorOutcome(`The ${call.name} call was interrupted.`);
-      if (!overQuota && (call.name === 'bash' || call.name === 'write' || call.name === 'edit')) {
-        const used = await this.usage(dirs);
-        if (used > quota) overQuota = used;
-      }
-      if (overQuota) return { is_error: true, content: [...result.content, { type: 'text', text: this.overQuota(overQuota) }] };
+      watch?.stop();
+      if (call.signal.aborted) return interrupted();
+      if (!writes) return result;
+      const used = watch?.over || (await this.quota.used(id, dirs));
+      if (used > allowance) return { is_error: true, content: [...result.content, { type: 'text', text: this.quota.exceeded(used) }] };
+      if (this.quota.isOver(used)) return { ...result, content: [...result.content, { type: 'text', text: this.quota.stillOver(used) }] };
       return result;
     } finally {
-      clearInterval(poll);
+      watch?.stop();
       call.signal.removeEventListener('abort', onAbort);
-      this.touch(call.session.id);
+      this.touch(id);
     }
-  }
-
-  private async usage(dirs: SessionDirs): Promise<number> {
-    return (await diskUsage(dirs.workspace)) + (await diskUsage(dirs.outputs));
-  }
-
-  private overQuota(used: number): string {
-    const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
-    return `[paddock] the workspace disk quota is exceeded (${mib(used)} MiB used of ${this.opts.settings.limits.diskMib} MiB); the command was stopped. Delete files to continue.`;
   }
 
   private sandboxFor(call: ToolCall, dirs: SessionDirs): Promise<Sandbox> {
@@ -205,6 +199,8 @@ export class SandboxToolExecutor implements ToolExecutor {
   }
 
   private async start(call: ToolCall, dirs: SessionDirs): Promise<Sandbox> {
+    // Two sandboxes of one session would share its egress socket path (and its workspace).
+    await this.closing.get(call.session.id)?.catch(() => undefined);
     await fs.mkdir(dirs.root, { recursive: true, mode: 0o711 });
     await fs.chmod(dirs.root, 0o711);
     for (const d of [dirs.workspace, dirs.outputs, dirs.resources]) await fs.mkdir(d, { recursive: true, mode: 0o755 });
@@ -259,12 +255,18 @@ export class SandboxToolExecutor implements ToolExecutor {
     const live = this.live.get(sessionId);
     if (live) {
       this.forget(sessionId, live);
-      const sandbox = await live.sandbox.catch(() => undefined);
-      await sandbox?.close();
+      const closed = live.sandbox.then(
+        (s) => s.close(),
+        () => undefined,
+      );
+      this.closing.set(sessionId, closed);
+      await closed;
+      if (this.closing.get(sessionId) === closed) this.closing.delete(sessionId);
       this.opts.log.info({ session_id: sessionId, reason }, 'sandbox stopped');
     }
     if (reason === 'deleted') {
       this.gates.delete(sessionId);
+      this.quota.forget(sessionId);
       await fs.rm(this.dirs(sessionId).root, { recursive: true, force: true });
     }
   }

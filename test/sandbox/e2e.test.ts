@@ -58,7 +58,7 @@ it('runs every built-in tool in the sandbox and captures outputs into the Files 
 
   // Outputs are captured after the turn.
   let files: any[] = [];
-  for (let i = 0; i < 100 && !files.length; i++) {
+  while (!files.length) {
     files = [];
     for await (const f of h.client.beta.files.list({ scope_id: session.id } as any)) files.push(f);
     if (!files.length) await new Promise((r) => setTimeout(r, 100));

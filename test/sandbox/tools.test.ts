@@ -69,11 +69,23 @@ describe('bash', () => {
 
   it('stops on interrupt (abort signal)', async () => {
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 300);
-    const r = await h.run(S, 'bash', { command: 'sleep 30' }, { signal: ac.signal });
+    const started = path.join(h.dataDir, 'sandboxes', S, 'workspace', 'interrupt-started');
+    const pending = h.run(S, 'bash', { command: 'touch /workspace/interrupt-started && sleep 30' }, { signal: ac.signal });
+    while (!(await fs.access(started).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20));
+    ac.abort();
+    const r = await pending;
     expect(r.is_error).toBe(true);
     expect(textOf(r)).toMatch(/interrupted/);
     expect(textOf(await h.run(S, 'bash', { command: 'echo ok' }))).toBe('ok');
+  });
+
+  it('an interrupt that comes before the command starts stops it too', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const r = await h.run(S, 'bash', { command: 'touch /workspace/never-ran' }, { signal: ac.signal });
+    expect(r.is_error).toBe(true);
+    expect(textOf(r)).toMatch(/interrupted/);
+    await expect(fs.access(path.join(h.dataDir, 'sandboxes', S, 'workspace', 'never-ran'))).rejects.toThrow();
   });
 });
 

@@ -38,7 +38,7 @@ afterAll(async () => {
 
 async function stillWorks(): Promise<void> {
   const r = await h.run(S, 'bash', { command: 'echo alive' }, { networking: limited() });
-  expect(r.is_error).toBe(false);
+  expect(r.is_error, textOf(r)).toBe(false);
   expect(textOf(r)).toMatch(/(^|\n)alive$/);
 }
 
@@ -102,9 +102,9 @@ describe('sandbox escapes', () => {
 describe('network', () => {
   it("cannot reach Paddock's port on 127.0.0.1, directly or through the proxy, even when unrestricted", async () => {
     const net = { type: 'unrestricted' as const };
-    const direct = await h.run('sesn_net1', 'bash', { command: `curl -sS -m 5 http://127.0.0.1:${paddockPort}/` }, { networking: net });
+    const direct = await h.run('sesn_net1', 'bash', { command: `curl -sS -m 30 http://127.0.0.1:${paddockPort}/` }, { networking: net });
     expect(textOf(direct)).not.toMatch(/PADDOCK-API/);
-    const viaProxy = await h.run('sesn_net1', 'bash', { command: `curl -sS -m 5 --noproxy '' -x "$HTTP_PROXY" http://127.0.0.1:${paddockPort}/` }, { networking: net });
+    const viaProxy = await h.run('sesn_net1', 'bash', { command: `curl -sS -m 30 --noproxy '' -x "$HTTP_PROXY" http://127.0.0.1:${paddockPort}/` }, { networking: net });
     expect(textOf(viaProxy)).not.toMatch(/PADDOCK-API/);
     expect(textOf(viaProxy)).toMatch(/network egress refused: 127\.0\.0\.1:\d+ \(.*Paddock server itself\)/);
     const fetched = await h.run('sesn_net1', 'web_fetch', { url: `http://127.0.0.1:${paddockPort}/` }, { networking: net });
@@ -113,10 +113,10 @@ describe('network', () => {
   });
 
   it('cannot reach a host outside allowed_hosts; the refusal is reported to the session', async () => {
-    const viaProxy = await h.run(S, 'bash', { command: `curl -sS -m 5 --noproxy '' -x "$HTTP_PROXY" http://127.0.0.1:${outsidePort}/; curl -sS -m 5 http://127.0.0.1:${outsidePort}/` }, { networking: limited() });
+    const viaProxy = await h.run(S, 'bash', { command: `curl -sS -m 30 --noproxy '' -x "$HTTP_PROXY" http://127.0.0.1:${outsidePort}/; curl -sS -m 30 http://127.0.0.1:${outsidePort}/` }, { networking: limited() });
     expect(textOf(viaProxy)).not.toMatch(/OUTSIDE-HOST/);
     expect(textOf(viaProxy)).toMatch(new RegExp(`network egress refused: 127\\.0\\.0\\.1:${outsidePort} \\(127\\.0\\.0\\.1 is not in the environment's allowed_hosts\\)`));
-    const tls = await h.run(S, 'bash', { command: `curl -sS -m 5 https://example.com/` }, { networking: limited() });
+    const tls = await h.run(S, 'bash', { command: `curl -sS -m 30 https://example.com/` }, { networking: limited() });
     expect(tls.is_error).toBe(true);
     expect(textOf(tls)).toMatch(/egress refused: example\.com:443/);
     const fetched = await h.run(S, 'web_fetch', { url: `http://127.0.0.1:${outsidePort}/` }, { networking: limited() });
@@ -128,11 +128,12 @@ describe('network', () => {
 
 describe('resource limits', () => {
   it('survives a fork bomb', async () => {
-    const r = await h.run(S, 'bash', { command: ':(){ :|:& };:; sleep 3', timeout_ms: 20_000 }, { networking: limited() });
+    // The command can only end by being stopped: however slowly the bomb grows, it is caught while running.
+    const r = await h.run(S, 'bash', { command: ':(){ :|:& };:; while :; do sleep 1; done', timeout_ms: 50_000 }, { networking: limited() });
     expect(r.is_error).toBe(true);
     expect(textOf(r)).toMatch(/process limit/);
     await stillWorks();
-  });
+  }, 120_000);
 
   it('stops a command filling the disk and keeps working', async () => {
     const big = await h.run(S, 'bash', { command: 'head -c 200M /dev/zero > big.bin' }, { networking: limited() });
@@ -141,11 +142,24 @@ describe('resource limits', () => {
     expect(many.is_error).toBe(true);
     expect(textOf(many)).toMatch(/disk quota is exceeded/);
     expect((await h.run(S, 'write', { file_path: 'more.txt', content: 'x' }, { networking: limited() })).is_error).toBe(true);
-    await h.run(S, 'bash', { command: 'rm -f big.bin f*.bin' }, { networking: limited() });
+    // Over the quota, a command that deletes is never stopped, however long it runs (the sleep
+    // only gives the quota check time to look while the workspace is still full).
+    const rm = await h.run(S, 'bash', { command: 'sleep 2; rm -f big.bin f*.bin' }, { networking: limited() });
+    expect(rm.is_error, textOf(rm)).toBe(false);
     expect((await h.run(S, 'write', { file_path: 'more.txt', content: 'x' }, { networking: limited() })).is_error).toBe(false);
     const tmp = await h.run(S, 'bash', { command: 'head -c 100M /dev/zero > /tmp/fill' }, { networking: limited() });
     expect(tmp.is_error).toBe(true);
     await stillWorks();
+    await h.run(S, 'bash', { command: 'rm -f /tmp/fill' }, { networking: limited() });
+  }, 120_000);
+
+  it('keeps working when a background process fills /tmp after its command returned', async () => {
+    const filled = path.join(h.dataDir, 'sandboxes', S, 'workspace', 'tmp-filled');
+    await h.run(S, 'bash', { command: '(head -c 100M /dev/zero > /tmp/fill; touch /workspace/tmp-filled) >/dev/null 2>&1 &' }, { networking: limited() });
+    while (!(await fs.access(filled).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
+    await stillWorks();
+    const rm = await h.run(S, 'bash', { command: 'rm -f /tmp/fill /workspace/tmp-filled && df -k /tmp | tail -1' }, { networking: limited() });
+    expect(rm.is_error, textOf(rm)).toBe(false);
   });
 
   it('limits memory', async () => {

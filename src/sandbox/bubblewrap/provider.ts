@@ -51,7 +51,6 @@ export class BubblewrapProvider implements SandboxProvider {
     const rel = (p: string) => path.join(staged, path.relative(spec.dirs.root, p));
     const agentConfig: AgentConfig = {
       workspace: PATHS.workspace,
-      scratch: '/tmp/.paddock',
       env: toolEnv(),
       limits: {
         memoryKib: spec.limits.memoryMib * 1024,

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../../tools/agent/protocol.js';
 import { agentScriptPath } from '../agent-source.js';
@@ -21,7 +20,6 @@ export class ProcessProvider implements SandboxProvider {
     const paths = { workspace: spec.dirs.workspace, outputs: spec.dirs.outputs, uploads: spec.dirs.resources };
     const config: AgentConfig = {
       workspace: spec.dirs.workspace,
-      scratch: path.join(spec.dirs.root, 'scratch'),
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: spec.dirs.workspace, LANG: 'C.UTF-8', TERM: 'dumb' },
       limits: {
         memoryKib: spec.limits.memoryMib * 1024,

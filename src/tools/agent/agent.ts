@@ -47,6 +47,8 @@ class Shell {
   private note = '';
   /** Killed processes are reaped asynchronously; a new shell waits until they are gone. */
   private settling?: Promise<void>;
+  /** Counts kills, so a command that was cancelled while waiting to start is not started. */
+  private kills = 0;
 
   private start(): ChildProcess {
     const l = config.limits;
@@ -94,6 +96,7 @@ class Shell {
 
   /** Kills the shell and everything it started. */
   kill(): void {
+    this.kills++;
     const proc = this.proc;
     this.proc = undefined;
     if (config.ownsPidNamespace) {
@@ -112,16 +115,18 @@ class Shell {
   }
 
   async run(command: string, timeoutMs: number): Promise<Result> {
-    if (this.settling) await this.settling;
+    const kills = this.kills;
+    await this.settling;
+    if (this.kills !== kills) return fail('bash: the command was cancelled before it started');
     this.settling = undefined;
     const proc = this.proc ?? this.start();
     const n = ++this.seq;
     this.buf = '';
     this.dropped = 0;
-    const script = path.join(config.scratch, `cmd-${n}.sh`);
-    await fs.writeFile(script, command + '\n', { mode: 0o600 });
     const done = new Promise<{ code: number | null; died: boolean; timedOut?: boolean }>((resolve) => (this.waiter = resolve));
-    proc.stdin!.write(`. ${script} </dev/null 2>&1; printf '\\n__PADDOCK_${this.nonce}_${n} %d\\n' $?\n`);
+    // The command travels inline rather than as a script file: a command that filled /tmp (or
+    // any disk) must not be able to stop the next one from being delivered.
+    proc.stdin!.write(`eval ${ansiQuoted(command)} </dev/null 2>&1; printf '\\n__PADDOCK_${this.nonce}_${n} %d\\n' $?\n`);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<{ code: null; died: false; timedOut: true }>((resolve) => {
       timer = setTimeout(() => resolve({ code: null, died: false, timedOut: true }), timeoutMs);
@@ -129,7 +134,6 @@ class Shell {
     this.runaway = false;
     const outcome = await Promise.race([done, timeout]);
     clearTimeout(timer);
-    void fs.rm(script, { force: true });
     const output = this.takeOutput();
     if (this.runaway) {
       return fail(
@@ -173,6 +177,21 @@ class Shell {
     this.note = '';
     return n;
   }
+}
+
+/**
+ * `command` as one bash word, `$'…'` with every byte that is not plain printable ASCII escaped:
+ * the line the shell reads stays one line, and no quoting in the command can end the word early.
+ * NUL cannot be in a bash string and is dropped (as bash drops it from a script).
+ */
+function ansiQuoted(command: string): string {
+  let out = "$'";
+  for (const b of Buffer.from(command, 'utf8')) {
+    if (b === 0) continue;
+    const plain = b >= 0x20 && b < 0x7f && b !== 0x27 && b !== 0x5c;
+    out += plain ? String.fromCharCode(b) : '\\x' + b.toString(16).padStart(2, '0');
+  }
+  return out + "'";
 }
 
 /** Tasks in the sandbox as RLIMIT_NPROC counts them: processes, plus the agent's own threads. */
@@ -532,7 +551,6 @@ function send(res: AgentResponse): void {
 }
 
 async function main(): Promise<void> {
-  await fs.mkdir(config.scratch, { recursive: true, mode: 0o700 });
   startBridge();
   const rl = readline.createInterface({ input: process.stdin });
   rl.on('line', (line) => {

@@ -18,8 +18,6 @@ export interface AgentLimits {
 export interface AgentConfig {
   /** Where the model's relative paths resolve, and bash starts: `/workspace` inside bubblewrap. */
   workspace: string;
-  /** Scratch directory for the agent's own files (bash command scripts). */
-  scratch: string;
   /** Environment of every tool process (already minimal: PATH, HOME, proxy variables…). */
   env: Record<string, string>;
   limits: AgentLimits;

@@ -85,6 +85,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.addHook('onResponse', async (req, reply) => {
     const level = reply.statusCode >= 500 ? 'error' : 'info';
     req.log[level]({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    // Closing only drops connections idle at that moment: one whose response was still going out
+    // would be waited on until its keep-alive timeout (72 s), so a shutdown ends it once sent.
+    if (!app.server.listening) req.raw.socket?.end();
   });
 
   app.setErrorHandler((err, req, reply) => {

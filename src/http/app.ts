@@ -5,6 +5,7 @@ import { ApiError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { sendError, toApiError } from './errors.js';
 import { registerRoutes } from './routes/index.js';
+import { endStreams } from './sse.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -89,6 +90,10 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     // would be waited on until its keep-alive timeout (72 s), so a shutdown ends it once sent.
     if (!app.server.listening) req.raw.socket?.end();
   });
+
+  // Event streams are hijacked responses that never finish by themselves: end them first, or
+  // closing the server would wait on them forever.
+  app.addHook('preClose', async () => endStreams(ctx));
 
   app.setErrorHandler((err, req, reply) => {
     const api = toApiError(err);

@@ -19,6 +19,14 @@ function frame(type: string, data: unknown, id?: string): string {
   return `${id ? `id: ${id}\n` : ''}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/** Streams open per app, so that a shutdown can end them (they would otherwise hold it forever). */
+const openStreams = new WeakMap<AppContext, Set<() => void>>();
+
+/** Ends every open event stream of this app: clients see the stream end and may reconnect elsewhere. */
+export function endStreams(ctx: AppContext): void {
+  for (const end of [...(openStreams.get(ctx) ?? [])]) end();
+}
+
 /**
  * Serves a session's events as SSE: the log tailed from `fromSeq`. Every notification makes the
  * stream read the log after the last sequence it sent, so events arrive in log order with no gap
@@ -31,6 +39,8 @@ export function streamSession(ctx: AppContext, req: FastifyRequest, reply: Fasti
   let closed = false;
   let chain: Promise<void> = Promise.resolve();
   const openPreviews = new Set<string>();
+  let open = openStreams.get(ctx);
+  if (!open) openStreams.set(ctx, (open = new Set()));
 
   const write = async (chunk: string): Promise<void> => {
     if (closed) return;
@@ -63,6 +73,7 @@ export function streamSession(ctx: AppContext, req: FastifyRequest, reply: Fasti
   const end = (): void => {
     if (closed) return;
     closed = true;
+    open.delete(end);
     unsubscribe();
     clearInterval(ping);
     res.end();
@@ -88,6 +99,8 @@ export function streamSession(ctx: AppContext, req: FastifyRequest, reply: Fasti
       });
     }
   });
+
+  open.add(end);
 
   const ping = setInterval(() => enqueue(() => write('event: ping\ndata: {}\n\n')), ctx.config.pingIntervalMs);
   req.raw.on('close', end);

@@ -27,3 +27,20 @@ it.skipIf(Number(process.env.PADDOCK_TEST_NODES ?? 0) > 1)('a graceful stop fini
   await stopped;
   agent.destroy();
 });
+
+// Event streams never finish by themselves: a graceful stop must end them rather than wait forever.
+it.skipIf(Number(process.env.PADDOCK_TEST_NODES ?? 0) > 1)('a graceful stop ends open event streams and exits', async () => {
+  const p = await startPaddock();
+  const env = await p.client.beta.environments.create({ name: 'shutdown' });
+  const agent = await p.client.beta.agents.create({ name: 'shutdown', model: 'claude-opus-4-7' });
+  const s = await p.client.beta.sessions.create({ agent: agent.id, environment_id: env.id });
+  const stream = await p.client.beta.sessions.events.stream(s.id);
+  const seen: string[] = [];
+  const consumed = (async () => {
+    for await (const e of stream) seen.push(e.type);
+  })();
+  await p.stop();
+  await consumed; // the SDK's iteration ends because the server ended the stream
+  expect(p.proc.exitCode).toBe(0);
+  expect(seen).toEqual([]);
+});

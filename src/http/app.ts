@@ -1,5 +1,5 @@
 import cors from '@fastify/cors';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { AppContext, Principal } from '../context.js';
 import { ApiError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -30,7 +30,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     loggerInstance: ctx.log as unknown as FastifyBaseLogger,
     genReqId: () => newId('request'),
     bodyLimit: ctx.config.maxBodyBytes,
-    disableRequestLogging: true,
+    // One line per request comes from the onResponse hook below, with the fields we choose.
+    logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     // The router rejects some URLs before any hook runs; answer those in the API's envelope too.
     frameworkErrors: (err, req, reply) => {

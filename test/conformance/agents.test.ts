@@ -1,23 +1,15 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { raw, startPaddock, type PaddockProcess } from '../support/paddock.js';
+import { describe, expect, it } from 'vitest';
+import { raw } from '../support/paddock.js';
+import { usePaddock } from '../support/use-paddock.js';
 
-let p: PaddockProcess;
-let client: Anthropic;
-
-beforeAll(async () => {
-  p = await startPaddock();
-  client = p.client;
-});
-afterAll(async () => {
-  await p?.stop();
-});
+const p = usePaddock();
 
 const BUILTINS = ['bash', 'edit', 'read', 'write', 'glob', 'grep', 'web_fetch', 'web_search'];
 
 describe('agents: create', () => {
   it('takes a model string and answers the full agent object at version 1', async () => {
-    const a = await client.beta.agents.create({ name: 'plain', model: 'claude-opus-4-7' });
+    const a = await p.client.beta.agents.create({ name: 'plain', model: 'claude-opus-4-7' });
     expect(a.id).toMatch(/^agent_01[0-9A-Za-z]{22}$/);
     expect(a).toMatchObject({
       type: 'agent',
@@ -39,15 +31,15 @@ describe('agents: create', () => {
   });
 
   it('takes a model object, and the extra type:"model_config" older Go SDKs send', async () => {
-    const a = await client.beta.agents.create({ name: 'obj', model: { id: 'claude-sonnet-4-6', speed: 'fast', effort: 'low' } });
+    const a = await p.client.beta.agents.create({ name: 'obj', model: { id: 'claude-sonnet-4-6', speed: 'fast', effort: 'low' } });
     expect(a.model).toMatchObject({ id: 'claude-sonnet-4-6', speed: 'fast', effort: { type: 'low' } });
-    const b = await client.beta.agents.create({ name: 'go', model: { id: 'claude-opus-4-7', type: 'model_config' } as any });
+    const b = await p.client.beta.agents.create({ name: 'go', model: { id: 'claude-opus-4-7', type: 'model_config' } as any });
     expect(b.model.id).toBe('claude-opus-4-7');
     expect(b.model).not.toHaveProperty('type');
   });
 
   it('expands agent_toolset_20260401 into default_config and all 8 tool configs', async () => {
-    const a = await client.beta.agents.create({
+    const a = await p.client.beta.agents.create({
       name: 'toolset',
       model: 'claude-opus-4-7',
       tools: [
@@ -70,7 +62,7 @@ describe('agents: create', () => {
   });
 
   it('accepts mcp_toolset + mcp_servers that reference each other, and custom tools', async () => {
-    const a = await client.beta.agents.create({
+    const a = await p.client.beta.agents.create({
       name: 'mcp',
       model: 'claude-opus-4-7',
       mcp_servers: [{ type: 'url', name: 'github', url: 'https://example.com/mcp' }],
@@ -109,7 +101,7 @@ describe('agents: create', () => {
     ['an empty name', { name: '' }, /name/],
     ['no model', { model: undefined }, /model/],
   ])('refuses %s with a BadRequestError', async (_what, patch, message) => {
-    const err = await client.beta.agents.create({ name: 'bad', model: 'claude-opus-4-7', ...(patch as object) } as any).catch((e) => e);
+    const err = await p.client.beta.agents.create({ name: 'bad', model: 'claude-opus-4-7', ...(patch as object) } as any).catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect(err.error.error.type).toBe('invalid_request_error');
     expect(err.error.error.message).toMatch(message);
@@ -118,32 +110,32 @@ describe('agents: create', () => {
 
 describe('agents: versions', () => {
   it('update makes a new immutable version only when something changed', async () => {
-    const a = await client.beta.agents.create({ name: 'v', model: 'claude-opus-4-7', system: 'one', metadata: { team: 'x' } });
-    const same = await client.beta.agents.update(a.id, { version: 1, system: 'one', metadata: { team: 'x' } });
+    const a = await p.client.beta.agents.create({ name: 'v', model: 'claude-opus-4-7', system: 'one', metadata: { team: 'x' } });
+    const same = await p.client.beta.agents.update(a.id, { version: 1, system: 'one', metadata: { team: 'x' } });
     expect(same.version).toBe(1);
-    const v2 = await client.beta.agents.update(a.id, { version: 1, system: 'two', metadata: { extra: 'y' } });
+    const v2 = await p.client.beta.agents.update(a.id, { version: 1, system: 'two', metadata: { extra: 'y' } });
     expect(v2.version).toBe(2);
     expect(v2.system).toBe('two');
     expect(v2.metadata).toEqual({ team: 'x', extra: 'y' });
-    const v3 = await client.beta.agents.update(a.id, { description: 'described', metadata: { team: null } as any });
+    const v3 = await p.client.beta.agents.update(a.id, { description: 'described', metadata: { team: null } as any });
     expect(v3.version).toBe(3);
     expect(v3.metadata).toEqual({ extra: 'y' });
 
     // Each version keeps what it had.
-    expect((await client.beta.agents.retrieve(a.id, { version: 1 })).system).toBe('one');
-    expect((await client.beta.agents.retrieve(a.id, { version: 2 })).description).toBeNull();
-    expect((await client.beta.agents.retrieve(a.id)).version).toBe(3);
-    const err = await client.beta.agents.retrieve(a.id, { version: 9 }).catch((e) => e);
+    expect((await p.client.beta.agents.retrieve(a.id, { version: 1 })).system).toBe('one');
+    expect((await p.client.beta.agents.retrieve(a.id, { version: 2 })).description).toBeNull();
+    expect((await p.client.beta.agents.retrieve(a.id)).version).toBe(3);
+    const err = await p.client.beta.agents.retrieve(a.id, { version: 9 }).catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.NotFoundError);
 
     const versions = [];
-    for await (const v of client.beta.agents.versions.list(a.id, { limit: 2 })) versions.push(v.version);
+    for await (const v of p.client.beta.agents.versions.list(a.id, { limit: 2 })) versions.push(v.version);
     expect(versions).toEqual([3, 2, 1]);
   });
 
   it('a stale version guard is a ConflictError the SDK does not retry', async () => {
-    const a = await client.beta.agents.create({ name: 'guard', model: 'claude-opus-4-7' });
-    await client.beta.agents.update(a.id, { version: 1, system: 'changed' });
+    const a = await p.client.beta.agents.create({ name: 'guard', model: 'claude-opus-4-7' });
+    await p.client.beta.agents.update(a.id, { version: 1, system: 'changed' });
     let sent = 0;
     const counting: typeof fetch = (input, init) => {
       sent++;
@@ -156,58 +148,58 @@ describe('agents: versions', () => {
     expect(err.error.error.type).toBe('conflict_error');
     // Without x-should-retry: false the SDK would silently send the update two more times.
     expect(sent).toBe(1);
-    expect((await client.beta.agents.retrieve(a.id)).system).toBe('changed');
+    expect((await p.client.beta.agents.retrieve(a.id)).system).toBe('changed');
   });
 
   it('name and model cannot be cleared; description and system clear with "" or null', async () => {
-    const a = await client.beta.agents.create({ name: 'clear', model: 'claude-opus-4-7', description: 'd', system: 's' });
-    await expect(client.beta.agents.update(a.id, { name: null } as any)).rejects.toBeInstanceOf(Anthropic.BadRequestError);
-    await expect(client.beta.agents.update(a.id, { model: null } as any)).rejects.toBeInstanceOf(Anthropic.BadRequestError);
-    const b = await client.beta.agents.update(a.id, { description: '', system: null });
+    const a = await p.client.beta.agents.create({ name: 'clear', model: 'claude-opus-4-7', description: 'd', system: 's' });
+    await expect(p.client.beta.agents.update(a.id, { name: null } as any)).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+    await expect(p.client.beta.agents.update(a.id, { model: null } as any)).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+    const b = await p.client.beta.agents.update(a.id, { description: '', system: null });
     expect(b).toMatchObject({ description: null, system: null, version: 2 });
   });
 
   it('update of an unknown agent is a NotFoundError', async () => {
-    await expect(client.beta.agents.update('agent_01nope', { system: 'x' })).rejects.toBeInstanceOf(Anthropic.NotFoundError);
-    await expect(client.beta.agents.retrieve('agent_01nope')).rejects.toBeInstanceOf(Anthropic.NotFoundError);
-    await expect(client.beta.agents.versions.list('agent_01nope')).rejects.toBeInstanceOf(Anthropic.NotFoundError);
+    await expect(p.client.beta.agents.update('agent_01nope', { system: 'x' })).rejects.toBeInstanceOf(Anthropic.NotFoundError);
+    await expect(p.client.beta.agents.retrieve('agent_01nope')).rejects.toBeInstanceOf(Anthropic.NotFoundError);
+    await expect(p.client.beta.agents.versions.list('agent_01nope')).rejects.toBeInstanceOf(Anthropic.NotFoundError);
   });
 });
 
 describe('agents: list and archive', () => {
   it('archive hides an agent from the list unless include_archived, and refuses updates', async () => {
-    const a = await client.beta.agents.create({ name: 'to-archive', model: 'claude-opus-4-7' });
-    const archived = await client.beta.agents.archive(a.id);
+    const a = await p.client.beta.agents.create({ name: 'to-archive', model: 'claude-opus-4-7' });
+    const archived = await p.client.beta.agents.archive(a.id);
     expect(archived.archived_at).not.toBeNull();
     expect(archived.id).toBe(a.id);
-    expect((await client.beta.agents.retrieve(a.id)).archived_at).toBe(archived.archived_at);
+    expect((await p.client.beta.agents.retrieve(a.id)).archived_at).toBe(archived.archived_at);
 
     const visible = [];
-    for await (const x of client.beta.agents.list()) visible.push(x.id);
+    for await (const x of p.client.beta.agents.list()) visible.push(x.id);
     expect(visible).not.toContain(a.id);
     const all = [];
-    for await (const x of client.beta.agents.list({ include_archived: true })) all.push(x.id);
+    for await (const x of p.client.beta.agents.list({ include_archived: true })) all.push(x.id);
     expect(all).toContain(a.id);
 
-    await expect(client.beta.agents.update(a.id, { system: 'x' })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+    await expect(p.client.beta.agents.update(a.id, { system: 'x' })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
   });
 
   it('lists newest first, pages with opaque cursors, and filters by created_at', async () => {
     const before = new Date(Date.now() - 1).toISOString();
     const made = [];
-    for (let i = 0; i < 5; i++) made.push((await client.beta.agents.create({ name: `page-${i}`, model: 'claude-opus-4-7' })).id);
+    for (let i = 0; i < 5; i++) made.push((await p.client.beta.agents.create({ name: `page-${i}`, model: 'claude-opus-4-7' })).id);
     const after = new Date(Date.now() + 1).toISOString();
 
-    const page = await client.beta.agents.list({ limit: 2, 'created_at[gte]': before });
+    const page = await p.client.beta.agents.list({ limit: 2, 'created_at[gte]': before });
     expect(page.data.map((a) => a.id)).toEqual([made[4], made[3]]);
     expect(page.next_page).toBeTruthy();
     expect(page).not.toHaveProperty('prev_page');
 
     const seen = [];
-    for await (const a of client.beta.agents.list({ limit: 2, 'created_at[gte]': before, 'created_at[lte]': after })) seen.push(a.id);
+    for await (const a of p.client.beta.agents.list({ limit: 2, 'created_at[gte]': before, 'created_at[lte]': after })) seen.push(a.id);
     expect(seen).toEqual([...made].reverse());
 
-    const none = await client.beta.agents.list({ 'created_at[gte]': after });
+    const none = await p.client.beta.agents.list({ 'created_at[gte]': after });
     expect(none.data).toEqual([]);
     expect(none.next_page).toBeNull();
   });
@@ -215,7 +207,7 @@ describe('agents: list and archive', () => {
 
 describe('agents: wire details', () => {
   it('accepts a numeric-string version guard and tolerates ?beta=true', async () => {
-    const a = await client.beta.agents.create({ name: 'str-version', model: 'claude-opus-4-7' });
+    const a = await p.client.beta.agents.create({ name: 'str-version', model: 'claude-opus-4-7' });
     const r = await raw(p, 'POST', `/v1/agents/${a.id}?beta=true`, { body: { version: '1', system: 'x' } });
     expect(r.status).toBe(200);
     expect(r.json.version).toBe(2);

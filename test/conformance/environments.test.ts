@@ -1,24 +1,15 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPaddock, type PaddockProcess } from '../support/paddock.js';
+import { describe, expect, it } from 'vitest';
+import { usePaddock } from '../support/use-paddock.js';
 
-let p: PaddockProcess;
-let client: Anthropic;
-
-beforeAll(async () => {
-  p = await startPaddock();
-  client = p.client;
-});
-afterAll(async () => {
-  await p?.stop();
-});
+const p = usePaddock();
 
 let n = 0;
 const uniqueName = (base: string) => `${base}-${++n}`;
 
 describe('environments', () => {
   it('create answers a cloud environment with resolved defaults', async () => {
-    const e = await client.beta.environments.create({ name: uniqueName('defaults') });
+    const e = await p.client.beta.environments.create({ name: uniqueName('defaults') });
     expect(e.id).toMatch(/^env_01/);
     expect(e).toMatchObject({
       type: 'environment',
@@ -30,7 +21,7 @@ describe('environments', () => {
   });
 
   it('create keeps limited networking and packages; self_hosted too', async () => {
-    const e = await client.beta.environments.create({
+    const e = await p.client.beta.environments.create({
       name: uniqueName('limited'),
       description: 'locked down',
       metadata: { owner: 'ops' },
@@ -45,12 +36,12 @@ describe('environments', () => {
       networking: { type: 'limited', allowed_hosts: ['api.example.com', '*.example.org'], allow_mcp_servers: false, allow_package_managers: true },
       packages: { pip: ['requests'], npm: [] },
     });
-    const sh = await client.beta.environments.create({ name: uniqueName('sh'), config: { type: 'self_hosted' } });
+    const sh = await p.client.beta.environments.create({ name: uniqueName('sh'), config: { type: 'self_hosted' } });
     expect(sh.config).toEqual({ type: 'self_hosted' });
   });
 
   it('packages under limited networking need allow_package_managers', async () => {
-    const err = await client.beta.environments
+    const err = await p.client.beta.environments
       .create({ name: uniqueName('nopm'), config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: [] }, packages: { pip: ['x'] } } })
       .catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
@@ -58,71 +49,71 @@ describe('environments', () => {
 
   it('a taken name is a ConflictError that is not retried', async () => {
     const name = uniqueName('taken');
-    await client.beta.environments.create({ name });
-    const err = await client.beta.environments.create({ name }).catch((e) => e);
+    await p.client.beta.environments.create({ name });
+    const err = await p.client.beta.environments.create({ name }).catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.ConflictError);
     expect(err.headers.get('x-should-retry')).toBe('false');
   });
 
   it('retrieve, update (patching metadata, keeping config), and the config type rule', async () => {
-    const e = await client.beta.environments.create({ name: uniqueName('upd'), metadata: { a: '1', b: '2' } });
-    expect(await client.beta.environments.retrieve(e.id)).toEqual(e);
-    const u = await client.beta.environments.update(e.id, { description: 'now described', metadata: { a: null, b: '', c: '3' } as any });
+    const e = await p.client.beta.environments.create({ name: uniqueName('upd'), metadata: { a: '1', b: '2' } });
+    expect(await p.client.beta.environments.retrieve(e.id)).toEqual(e);
+    const u = await p.client.beta.environments.update(e.id, { description: 'now described', metadata: { a: null, b: '', c: '3' } as any });
     expect(u.description).toBe('now described');
     expect(u.metadata).toEqual({ c: '3' });
     expect(u.config).toEqual(e.config);
     expect(Date.parse(u.updated_at)).toBeGreaterThanOrEqual(Date.parse(e.updated_at));
 
-    const err = await client.beta.environments.update(e.id, { config: { type: 'self_hosted' } }).catch((x) => x);
+    const err = await p.client.beta.environments.update(e.id, { config: { type: 'self_hosted' } }).catch((x) => x);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect(err.error.error.details?.error_code).toBe('invalid_config_type_change');
 
-    const renamedOnto = await client.beta.environments.create({ name: uniqueName('other') });
-    const clash = await client.beta.environments.update(renamedOnto.id, { name: e.name }).catch((x) => x);
+    const renamedOnto = await p.client.beta.environments.create({ name: uniqueName('other') });
+    const clash = await p.client.beta.environments.update(renamedOnto.id, { name: e.name }).catch((x) => x);
     expect(clash).toBeInstanceOf(Anthropic.ConflictError);
   });
 
   it('list pages newest first; archive hides unless include_archived; archived refuses updates', async () => {
     const made = [];
-    for (let i = 0; i < 3; i++) made.push((await client.beta.environments.create({ name: uniqueName('list') })).id);
-    const first = await client.beta.environments.list({ limit: 2 });
+    for (let i = 0; i < 3; i++) made.push((await p.client.beta.environments.create({ name: uniqueName('list') })).id);
+    const first = await p.client.beta.environments.list({ limit: 2 });
     expect(first.data.map((e) => e.id)).toEqual([made[2], made[1]]);
     expect(first).not.toHaveProperty('prev_page');
 
-    const archived = await client.beta.environments.archive(made[1]);
+    const archived = await p.client.beta.environments.archive(made[1]);
     expect(archived.archived_at).not.toBeNull();
     const visible = [];
-    for await (const e of client.beta.environments.list({ limit: 2 })) visible.push(e.id);
+    for await (const e of p.client.beta.environments.list({ limit: 2 })) visible.push(e.id);
     expect(visible).toContain(made[0]);
     expect(visible).not.toContain(made[1]);
     const all = [];
-    for await (const e of client.beta.environments.list({ include_archived: true })) all.push(e.id);
+    for await (const e of p.client.beta.environments.list({ include_archived: true })) all.push(e.id);
     expect(all).toContain(made[1]);
 
-    const err = await client.beta.environments.update(made[1], { description: 'x' }).catch((e) => e);
+    const err = await p.client.beta.environments.update(made[1], { description: 'x' }).catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect(err.error.error.details?.error_code).toBe('environment_archived');
   });
 
   it('delete answers environment_deleted, then the environment is gone', async () => {
-    const e = await client.beta.environments.create({ name: uniqueName('del') });
-    expect(await client.beta.environments.delete(e.id)).toEqual({ id: e.id, type: 'environment_deleted' });
-    const err = await client.beta.environments.retrieve(e.id).catch((x) => x);
+    const e = await p.client.beta.environments.create({ name: uniqueName('del') });
+    expect(await p.client.beta.environments.delete(e.id)).toEqual({ id: e.id, type: 'environment_deleted' });
+    const err = await p.client.beta.environments.retrieve(e.id).catch((x) => x);
     expect(err).toBeInstanceOf(Anthropic.NotFoundError);
     expect(err.error.error.type).toBe('not_found_error');
-    await expect(client.beta.environments.delete(e.id)).rejects.toBeInstanceOf(Anthropic.NotFoundError);
+    await expect(p.client.beta.environments.delete(e.id)).rejects.toBeInstanceOf(Anthropic.NotFoundError);
   });
 
   it('delete is refused while any session references the environment, archived ones included', async () => {
-    const e = await client.beta.environments.create({ name: uniqueName('used') });
-    const agent = await client.beta.agents.create({ name: 'env-user', model: 'claude-opus-4-7' });
-    const s = await client.beta.sessions.create({ agent: agent.id, environment_id: e.id });
-    await client.beta.sessions.archive(s.id);
-    const err = await client.beta.environments.delete(e.id).catch((x) => x);
+    const e = await p.client.beta.environments.create({ name: uniqueName('used') });
+    const agent = await p.client.beta.agents.create({ name: 'env-user', model: 'claude-opus-4-7' });
+    const s = await p.client.beta.sessions.create({ agent: agent.id, environment_id: e.id });
+    await p.client.beta.sessions.archive(s.id);
+    const err = await p.client.beta.environments.delete(e.id).catch((x) => x);
     expect(err).toBeInstanceOf(Anthropic.ConflictError);
     expect(err.headers.get('x-should-retry')).toBe('false');
     expect(err.error.error.message).toContain(s.id);
-    await client.beta.sessions.delete(s.id);
-    expect(await client.beta.environments.delete(e.id)).toEqual({ id: e.id, type: 'environment_deleted' });
+    await p.client.beta.sessions.delete(s.id);
+    expect(await p.client.beta.environments.delete(e.id)).toEqual({ id: e.id, type: 'environment_deleted' });
   });
 });

@@ -1,3 +1,4 @@
+import { keyset } from '../store/keyset.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import {
@@ -189,18 +190,14 @@ export class Agents {
     if (!q.includeArchived) query = query.where('agents.archived_at', 'is', null);
     if (q.createdGte) query = query.where('agents.created_at', '>=', q.createdGte);
     if (q.createdLte) query = query.where('agents.created_at', '<=', q.createdLte);
-    if (q.after) query = query.where('agents.id', '>', q.after);
-    if (q.before) query = query.where('agents.id', '<', q.before);
-    const rows = await query.orderBy('agents.id', q.direction).limit(q.limit).execute();
+    const rows = await keyset(query, 'agents.id', q).execute();
     return rows.map((r) => ({ ...(JSON.parse(r.data) as Agent), archived_at: r.archived_at }));
   }
 
   async versions(id: string, q: { after?: number; before?: number; direction: 'asc' | 'desc'; limit: number }): Promise<Agent[]> {
     const head = await this.get(id);
     let query = this.db.selectFrom('agent_versions').select('data').where('agent_id', '=', id);
-    if (q.after !== undefined) query = query.where('version', '>', q.after);
-    if (q.before !== undefined) query = query.where('version', '<', q.before);
-    const rows = await query.orderBy('version', q.direction).limit(q.limit).execute();
+    const rows = await keyset(query, 'version', q).execute();
     return rows.map((r) => ({ ...(JSON.parse(r.data) as Agent), archived_at: head.archived_at }));
   }
 }

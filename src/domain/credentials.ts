@@ -1,3 +1,4 @@
+import { keyset } from '../store/keyset.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -452,9 +453,7 @@ export class Credentials {
     await this.vaults.get(vaultId);
     let query = this.db.selectFrom('credentials').select('data').where('vault_id', '=', vaultId);
     if (!q.includeArchived) query = query.where('archived_at', 'is', null);
-    if (q.after) query = query.where('id', '>', q.after);
-    if (q.before) query = query.where('id', '<', q.before);
-    const rows = await query.orderBy('id', q.direction).limit(q.limit).execute();
+    const rows = await keyset(query, 'id', q).execute();
     return rows.map((r) => JSON.parse(r.data) as Credential);
   }
 

@@ -1,3 +1,4 @@
+import { keyset } from '../store/keyset.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -198,9 +199,7 @@ export class Environments {
   async list(q: { includeArchived: boolean; after?: string; before?: string; direction: 'asc' | 'desc'; limit: number }): Promise<Environment[]> {
     let query = this.db.selectFrom('environments').select('data');
     if (!q.includeArchived) query = query.where('archived_at', 'is', null);
-    if (q.after) query = query.where('id', '>', q.after);
-    if (q.before) query = query.where('id', '<', q.before);
-    const rows = await query.orderBy('id', q.direction).limit(q.limit).execute();
+    const rows = await keyset(query, 'id', q).execute();
     return rows.map((r) => JSON.parse(r.data) as Environment);
   }
 }

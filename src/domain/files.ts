@@ -1,3 +1,4 @@
+import { keyset } from '../store/keyset.js';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { BlobStore } from '../store/blobs.js';
@@ -208,9 +209,7 @@ export class Files {
     let q = this.db.selectFrom('files').select('data');
     if (f.scopeId) q = q.where('scope_id', '=', f.scopeId);
     if (f.ids) q = q.where('id', 'in', f.ids.length ? f.ids : ['']);
-    if (f.after) q = q.where('id', '>', f.after);
-    if (f.before) q = q.where('id', '<', f.before);
-    const rows = await q.orderBy('id', f.direction).limit(f.limit).execute();
+    const rows = await keyset(q, 'id', f).execute();
     return rows.map((r) => JSON.parse(r.data) as FileMetadata);
   }
 }

@@ -1,3 +1,4 @@
+import { keyset } from '../store/keyset.js';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
@@ -322,9 +323,7 @@ export class SessionResources {
   async list(sessionId: string, q: { after?: string; before?: string; direction: 'asc' | 'desc'; limit: number }): Promise<Array<SessionResource & { id: string }>> {
     await this.sessions.get(sessionId);
     let query = this.db.selectFrom('session_resources').select('data').where('session_id', '=', sessionId);
-    if (q.after) query = query.where('id', '>', q.after);
-    if (q.before) query = query.where('id', '<', q.before);
-    const rows = await query.orderBy('id', q.direction).limit(q.limit).execute();
+    const rows = await keyset(query, 'id', q).execute();
     return rows.map((r) => JSON.parse(r.data) as SessionResource & { id: string });
   }
 

@@ -1,3 +1,4 @@
+import { keyset } from '../store/keyset.js';
 import { sql, type Kysely } from 'kysely';
 import type { SessionBus } from '../fanout/bus.js';
 import type { Database } from '../store/schema.js';
@@ -301,9 +302,7 @@ export class Sessions {
     if (q.created.gte) query = query.where('created_at', '>=', q.created.gte);
     if (q.created.lt) query = query.where('created_at', '<', q.created.lt);
     if (q.created.lte) query = query.where('created_at', '<=', q.created.lte);
-    if (q.after) query = query.where('id', '>', q.after);
-    if (q.before) query = query.where('id', '<', q.before);
-    const rows = await query.orderBy('id', q.direction).limit(q.limit).execute();
+    const rows = await keyset(query, 'id', q).execute();
     return rows.map((r) => this.fromRow(r));
   }
 

@@ -1,5 +1,5 @@
 import type { Networking } from '../domain/environments.js';
-import type { AgentBlock, AgentMethod } from '../tools/agent/protocol.js';
+import type { AgentBlock, AgentConfig, AgentMethod } from '../tools/agent/protocol.js';
 import type { EgressGate } from './egress/gate.js';
 
 /**
@@ -56,4 +56,14 @@ export interface Sandbox {
 export interface SandboxProvider {
   readonly name: 'bubblewrap' | 'process';
   start(spec: SandboxSpec): Promise<Sandbox>;
+}
+
+/** The sandbox's limits in the units the in-sandbox agent applies them (ulimit). */
+export function agentLimits(limits: SandboxLimits): AgentConfig['limits'] {
+  return {
+    memoryKib: limits.memoryMib * 1024,
+    cpuSeconds: limits.cpuSeconds,
+    fileSizeBytes: limits.diskMib * 1024 * 1024,
+    processes: limits.processes,
+  };
 }

@@ -6,7 +6,7 @@ import type { AgentConfig } from '../../tools/agent/protocol.js';
 import { agentScriptPath } from '../agent-source.js';
 import { AgentChannel } from '../channel.js';
 import { EgressProxy } from '../egress/proxy.js';
-import type { Sandbox, SandboxProvider, SandboxSpec } from '../types.js';
+import { agentLimits, type Sandbox, type SandboxProvider, type SandboxSpec } from '../types.js';
 
 const PATHS = { workspace: '/workspace', outputs: '/mnt/session/outputs', uploads: '/mnt/session/uploads' };
 const AGENT_PATH = '/opt/paddock/agent.mjs';
@@ -52,12 +52,7 @@ export class BubblewrapProvider implements SandboxProvider {
     const agentConfig: AgentConfig = {
       workspace: PATHS.workspace,
       env: toolEnv(),
-      limits: {
-        memoryKib: spec.limits.memoryMib * 1024,
-        cpuSeconds: spec.limits.cpuSeconds,
-        fileSizeBytes: spec.limits.diskMib * 1024 * 1024,
-        processes: spec.limits.processes,
-      },
+      limits: agentLimits(spec.limits),
       ownsPidNamespace: true,
       proxySocket: PROXY_SOCKET,
       proxyPort: PROXY_PORT,

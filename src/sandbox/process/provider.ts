@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { AgentConfig } from '../../tools/agent/protocol.js';
 import { agentScriptPath } from '../agent-source.js';
 import { AgentChannel } from '../channel.js';
-import type { Sandbox, SandboxProvider, SandboxSpec } from '../types.js';
+import { agentLimits, type Sandbox, type SandboxProvider, type SandboxSpec } from '../types.js';
 
 /**
  * NOT a sandbox: runs the tool agent as a plain child process on the host, in the session's
@@ -21,12 +21,7 @@ export class ProcessProvider implements SandboxProvider {
     const config: AgentConfig = {
       workspace: spec.dirs.workspace,
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: spec.dirs.workspace, LANG: 'C.UTF-8', TERM: 'dumb' },
-      limits: {
-        memoryKib: spec.limits.memoryMib * 1024,
-        cpuSeconds: spec.limits.cpuSeconds,
-        fileSizeBytes: spec.limits.diskMib * 1024 * 1024,
-        processes: spec.limits.processes,
-      },
+      limits: agentLimits(spec.limits),
       ownsPidNamespace: false,
     };
     const child = spawn(process.execPath, [agentScriptPath(), JSON.stringify(config)], {

@@ -1,28 +1,12 @@
 import cors from '@fastify/cors';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import type { AppContext, Principal } from '../context.js';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
 import { ApiError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
+import { authenticate, requireApiKey } from './auth.js';
 import { sendError, toApiError } from './errors.js';
 import { registerRoutes } from './routes/index.js';
 import { endStreams } from './sse.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal?: Principal;
-  }
-}
-
-function bearer(req: FastifyRequest): string | undefined {
-  const key = req.headers['x-api-key'];
-  if (typeof key === 'string' && key) return key;
-  const auth = req.headers.authorization;
-  if (typeof auth === 'string') {
-    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-    if (m) return m[1].trim();
-  }
-  return undefined;
-}
 
 /** Builds the Fastify app: transport rules (auth, errors, request ids, CORS, bodies) and the routes. */
 export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
@@ -33,17 +17,25 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     // One line per request comes from the onResponse hook below, with the fields we choose.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
-    // The router rejects some URLs before any hook runs; answer those in the API's envelope too.
+    // The router rejects some URLs before any hook runs; answer those in the API's envelope too,
+    // and only to a caller with a key, as for a URL that matches no route.
     frameworkErrors: (err, req, reply) => {
       reply.header('request-id', req.id);
-      const api =
+      const rejected =
         err.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? new ApiError(404, 'not_found_error', 'No such resource: a path parameter is too long to be an id.')
           : new ApiError(400, 'invalid_request_error', 'The URL is not validly encoded.');
-      return sendError(reply, req, api);
+      void authenticate(ctx, req).then(
+        () => sendError(reply, req, rejected),
+        (e: unknown) => sendError(reply, req, toApiError(e)),
+      );
     },
   });
 
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('request-id', req.id);
+  });
+  // Before the key check: preflights carry no key and are answered inside this plugin's hook.
   await app.register(cors, {
     origin: true,
     credentials: true,
@@ -51,6 +43,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     exposedHeaders: ['request-id', 'x-should-retry', 'retry-after'],
     methods: ['GET', 'POST', 'DELETE', 'PATCH', 'PUT', 'OPTIONS'],
   });
+  requireApiKey(app, ctx);
 
   // Action POSTs arrive with no body (and sometimes a JSON content-type): treat empty as absent.
   app.removeContentTypeParser('application/json');
@@ -66,22 +59,6 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     // A literal `null` would otherwise pass for "no body" (`req.body ?? {}`) and update nothing.
     if (parsed === null) return done(new ApiError(400, 'invalid_request_error', 'body: must be a JSON object'), undefined);
     done(null, parsed);
-  });
-
-  app.addHook('onRequest', async (req, reply) => {
-    reply.header('request-id', req.id);
-    if (req.method === 'OPTIONS' || !req.url.startsWith('/v1/')) return;
-    const token = bearer(req);
-    if (token) {
-      for (const auth of ctx.authenticators) {
-        const p = await auth(token);
-        if (p) {
-          req.principal = p;
-          return;
-        }
-      }
-    }
-    throw new ApiError(401, 'authentication_error', token ? 'Invalid API key.' : 'Missing API key: send it as x-api-key or Authorization: Bearer.');
   });
 
   app.addHook('onResponse', async (req, reply) => {

@@ -12,7 +12,8 @@ import { vaultCredentialRoutes } from './vaults/credentials.js';
 
 /** One module per API path; the file path mirrors the URL (`routes/sessions/events.ts` → `/v1/sessions/{id}/events`). */
 export async function registerRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // The only route that answers without an API key (src/http/auth.ts): load balancers have none.
+  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
   agentRoutes(app, ctx);
   agentVersionRoutes(app, ctx);
   environmentRoutes(app, ctx);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { envNumber } from './env.js';
+import { envNumber, envOrigins } from './env.js';
 
 export interface Config {
   port: number;
@@ -20,6 +20,8 @@ export interface Config {
   pingIntervalMs: number;
   /** Names this process among the nodes sharing one database (leases, notifications). */
   nodeId: string;
+  /** Web origins whose pages may call the API from a browser (`*`: any); empty means none. */
+  corsOrigins: string[];
 }
 
 /**
@@ -56,6 +58,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     anthropicBaseUrl: env.ANTHROPIC_BASE_URL || undefined,
     anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
     pingIntervalMs: envNumber(env, 'PADDOCK_SSE_PING_MS', 15_000),
+    corsOrigins: envOrigins(env, 'PADDOCK_CORS_ORIGINS'),
     nodeId: env.PADDOCK_NODE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
   };
 }

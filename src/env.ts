@@ -18,3 +18,29 @@ export function envNumber(
   }
   return n;
 }
+
+/**
+ * Reads a comma-separated list of web origins, each exactly as browsers send it in `Origin`
+ * (`https://app.example.com:8443`), or `*` for any. Anything else fails start-up: a near miss
+ * (a trailing slash, a path, capitals) would otherwise match no browser and fail silently.
+ */
+export function envOrigins(env: NodeJS.ProcessEnv, name: string): string[] {
+  const list = (env[name] ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const o of list) {
+    if (o === '*') continue;
+    let origin: string | undefined;
+    try {
+      origin = new URL(o).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== o) {
+      const hint = origin && origin !== 'null' ? origin : 'https://app.example.com';
+      throw new Error(`${name}: "${o}" is not an origin (scheme://host[:port], as in ${hint})`);
+    }
+  }
+  return list;
+}

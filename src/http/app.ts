@@ -1,9 +1,9 @@
-import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { authenticate, requireApiKey } from './auth.js';
+import { allowCors } from './cors.js';
 import { sendError, toApiError } from './errors.js';
 import { registerRoutes } from './routes/index.js';
 import { endStreams } from './sse.js';
@@ -35,14 +35,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('request-id', req.id);
   });
-  // Before the key check: preflights carry no key and are answered inside this plugin's hook.
-  await app.register(cors, {
-    origin: true,
-    credentials: true,
-    allowedHeaders: '*',
-    exposedHeaders: ['request-id', 'x-should-retry', 'retry-after'],
-    methods: ['GET', 'POST', 'DELETE', 'PATCH', 'PUT', 'OPTIONS'],
-  });
+  await allowCors(app, ctx.config.corsOrigins);
   requireApiKey(app, ctx);
 
   // Action POSTs arrive with no body (and sometimes a JSON content-type): treat empty as absent.

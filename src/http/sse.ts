@@ -106,21 +106,17 @@ export function streamSession(ctx: AppContext, req: FastifyRequest, reply: Fasti
   req.raw.on('close', end);
   res.on('error', end);
 
+  // A hijacked reply skips Fastify's header writing: carry over what the hooks set (request-id, CORS).
+  const hooked = Object.entries(reply.getHeaders()).filter((h): h is [string, string | number | string[]] => h[1] !== undefined);
   reply.hijack();
   res.writeHead(200, {
+    ...Object.fromEntries(hooked),
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
-    'request-id': String(req.id),
-    ...corsHeaders(req),
   });
   res.flushHeaders();
   // Anything already past the starting point (a resume, or a race with the subscription) goes out first.
   enqueue(drain);
-}
-
-function corsHeaders(req: FastifyRequest): Record<string, string> {
-  const origin = req.headers.origin;
-  return origin ? { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' } : {};
 }

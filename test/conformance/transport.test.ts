@@ -7,7 +7,8 @@ let p: PaddockProcess;
 let client: Anthropic;
 
 beforeAll(async () => {
-  p = await startPaddock({ env: { PADDOCK_MAX_BODY_BYTES: String(MAX_BODY) } });
+  // Browser use of the SDK needs its page's origin listed (none is by default).
+  p = await startPaddock({ env: { PADDOCK_MAX_BODY_BYTES: String(MAX_BODY), PADDOCK_CORS_ORIGINS: 'http://localhost:3000' } });
   client = p.client;
 });
 afterAll(async () => {
@@ -96,7 +97,7 @@ describe('responses', () => {
     );
   });
 
-  it('answers CORS preflights for browser use of the SDK', async () => {
+  it('answers CORS preflights for browser use of the SDK from a listed origin', async () => {
     const res = await fetch(`${p.url}/v1/agents`, {
       method: 'OPTIONS',
       headers: {

@@ -11,13 +11,14 @@ import { buildDomain, type AppContext } from '../../src/context.js';
 import { buildApp } from '../../src/http/app.js';
 import { routeAccess } from '../../src/http/auth.js';
 import { openStore } from '../../src/store/db.js';
-import type { PaddockProcess } from '../support/paddock.js';
+import { startPaddock, type PaddockProcess } from '../support/paddock.js';
 import { usePaddock } from '../support/use-paddock.js';
 
 /**
  * The API key is required on every route but the declared public ones, however the path is
  * spelled: the router decodes and normalises URLs, so a check on the raw URL string can be
- * walked around (`/%761/sessions` is `/v1/sessions` to the router).
+ * walked around (`/%761/sessions` is `/v1/sessions` to the router). And browsers may read
+ * responses only for the origins the operator listed in PADDOCK_CORS_ORIGINS.
  */
 
 interface RawResponse {
@@ -38,6 +39,19 @@ function send(p: Pick<PaddockProcess, 'url'>, method: string, target: string, he
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** Opens an event stream, takes its status and headers, and hangs up. */
+function streamHeaders(p: Pick<PaddockProcess, 'url'>, target: string, headers: Record<string, string>): Promise<RawResponse> {
+  const { hostname, port } = new URL(p.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: hostname, port, method: 'GET', path: target, headers, agent: false }, (res) => {
+      resolve({ status: res.statusCode!, headers: res.headers, text: '' });
+      req.destroy();
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -202,4 +216,101 @@ describe('every registered route', () => {
     const r = await app.inject({ method: 'GET', url: '/internal/debug', headers: { 'x-api-key': KEY } });
     expect(r.statusCode).toBe(200);
   });
+});
+
+describe('CORS', () => {
+  const FOREIGN = 'https://evil.example';
+  const ALLOWED = 'http://localhost:3000';
+  const preflight = (origin: string) => ({
+    origin,
+    'access-control-request-method': 'POST',
+    'access-control-request-headers': 'authorization,x-api-key,content-type,anthropic-dangerous-direct-browser-access',
+  });
+
+  async function sessionOf(p: PaddockProcess): Promise<string> {
+    const agent = await p.client.beta.agents.create({ name: 'cors', model: 'claude-opus-4-7' });
+    const env = await p.client.beta.environments.create({ name: `cors-${Math.random()}` });
+    return (await p.client.beta.sessions.create({ agent: agent.id, environment_id: env.id })).id;
+  }
+
+  describe('by default', () => {
+    const p = usePaddock();
+
+    it('sends no CORS headers to any origin, on responses, preflights or event streams', async () => {
+      const sessionId = await sessionOf(p);
+      const got = [
+        await send(p, 'GET', '/v1/agents', { origin: FOREIGN, 'x-api-key': p.apiKey }),
+        await send(p, 'GET', '/v1/agents', { origin: ALLOWED, 'x-api-key': p.apiKey }),
+        await send(p, 'OPTIONS', '/v1/agents', preflight(FOREIGN)),
+        await streamHeaders(p, `/v1/sessions/${sessionId}/events/stream`, { origin: FOREIGN, 'x-api-key': p.apiKey }),
+      ];
+      for (const r of got) {
+        expect(r.headers['access-control-allow-origin']).toBeUndefined();
+        expect(r.headers['access-control-allow-credentials']).toBeUndefined();
+      }
+      expect(got.map((r) => r.status)).toEqual([200, 200, 401, 200]);
+    });
+  });
+
+  describe('with PADDOCK_CORS_ORIGINS', () => {
+    const p = usePaddock({ env: { PADDOCK_CORS_ORIGINS: `https://other.example, ${ALLOWED}` } });
+
+    it('allows a listed origin, without credentials mode, on responses, preflights and event streams', async () => {
+      const sessionId = await sessionOf(p);
+      const pre = await send(p, 'OPTIONS', '/v1/agents', preflight(ALLOWED));
+      expect(pre.status).toBe(204);
+      expect(pre.headers['access-control-allow-origin']).toBe(ALLOWED);
+      // Listed by name: a `*` would not cover Authorization, which the SDK sends with an auth token.
+      const allowed = String(pre.headers['access-control-allow-headers']).toLowerCase();
+      for (const h of ['authorization', 'x-api-key', 'anthropic-dangerous-direct-browser-access']) expect(allowed).toContain(h);
+      const got = await send(p, 'GET', '/v1/agents', { origin: ALLOWED, 'x-api-key': p.apiKey });
+      expect(got.status).toBe(200);
+      expect(got.headers['access-control-allow-origin']).toBe(ALLOWED);
+      expect(got.headers['access-control-expose-headers']).toContain('request-id');
+      const stream = await streamHeaders(p, `/v1/sessions/${sessionId}/events/stream`, { origin: ALLOWED, 'x-api-key': p.apiKey });
+      expect(stream.headers['access-control-allow-origin']).toBe(ALLOWED);
+      expect(stream.headers['request-id']).toMatch(/^req_/);
+      for (const r of [pre, got, stream]) expect(r.headers['access-control-allow-credentials']).toBeUndefined();
+      // A browser needs the 401 to be readable too, to tell its user the key is wrong.
+      const denied = await send(p, 'GET', '/v1/agents', { origin: ALLOWED });
+      expect(denied.status).toBe(401);
+      expect(denied.headers['access-control-allow-origin']).toBe(ALLOWED);
+    });
+
+    it('does not allow any other origin, nor a near miss of a listed one', async () => {
+      const sessionId = await sessionOf(p);
+      for (const origin of [FOREIGN, 'http://localhost:3001', 'https://localhost:3000', 'http://localhost:3000.evil.example', 'null']) {
+        const pre = await send(p, 'OPTIONS', '/v1/agents', preflight(origin));
+        const got = await send(p, 'GET', '/v1/agents', { origin, 'x-api-key': p.apiKey });
+        const stream = await streamHeaders(p, `/v1/sessions/${sessionId}/events/stream`, { origin, 'x-api-key': p.apiKey });
+        for (const r of [pre, got, stream]) expect(r.headers['access-control-allow-origin'], origin).toBeUndefined();
+      }
+    });
+
+    it('a preflight is not a way around the key: only OPTIONS gets the bare 204', async () => {
+      const r = await send(p, 'GET', '/%761/agents', preflight(ALLOWED));
+      expect401(r, 'GET with preflight headers');
+    });
+  });
+
+  describe('with PADDOCK_CORS_ORIGINS=*', () => {
+    const p = usePaddock({ env: { PADDOCK_CORS_ORIGINS: '*' } });
+
+    it('allows any origin, without credentials mode', async () => {
+      const got = await send(p, 'GET', '/v1/agents', { origin: FOREIGN, 'x-api-key': p.apiKey });
+      expect(got.headers['access-control-allow-origin']).toBe('*');
+      expect(got.headers['access-control-allow-credentials']).toBeUndefined();
+    });
+  });
+
+  it.each(['https://app.example.com/', 'app.example.com', 'https://App.example.com', 'https://app.example.com/path'])(
+    'refuses to start with PADDOCK_CORS_ORIGINS=%s, naming the variable',
+    async (bad) => {
+      const err = await startPaddock({ env: { PADDOCK_CORS_ORIGINS: bad } }).then(
+        (p) => p.stop().then(() => undefined),
+        (e: Error) => e,
+      );
+      expect(err?.message).toContain('PADDOCK_CORS_ORIGINS');
+    },
+  );
 });

@@ -1,9 +1,11 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { SandboxToolExecutor, type SessionFiles } from '../tools/executor.js';
 import { BubblewrapProvider } from './bubblewrap/provider.js';
 import { ProcessProvider } from './process/provider.js';
 import { sandboxSettings, type SandboxSettings } from './settings.js';
 import type { SandboxProvider } from './types.js';
+import { SessionVolumes } from './volume.js';
 
 export interface SandboxDeps {
   dataDir: string;
@@ -43,7 +45,9 @@ export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
       log.info({ run_as: runAs?.uid ?? process.getuid?.(), limits: settings.limits }, 'sandbox provider: bubblewrap');
     }
   }
+  const volumes = provider?.name === 'bubblewrap' ? sessionVolumes(settings, path.join(deps.dataDir, 'sandboxes'), runAs, log) : undefined;
   return new SandboxToolExecutor({
+    volumes,
     dataDir: deps.dataDir,
     log,
     settings,
@@ -53,4 +57,20 @@ export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
     files: deps.files,
     owner: provider?.name === 'bubblewrap' ? runAs : undefined,
   });
+}
+
+/**
+ * Each session's disk as an ext4 volume of the quota's size where the machine allows it (root,
+ * loop devices, e2fsprogs): the only way the quota holds against background writers.
+ */
+function sessionVolumes(settings: SandboxSettings, sandboxesDir: string, runAs: { uid: number; gid: number } | undefined, log: Logger): SessionVolumes | undefined {
+  if (settings.volume === 'directory') return undefined;
+  const problem = SessionVolumes.probe();
+  if (problem) {
+    if (settings.volume === 'image') throw new Error(`PADDOCK_SANDBOX_VOLUME=image, but ${problem}`);
+    log.warn(`session volumes unavailable (${problem}): workspaces are plain directories and the disk quota is polled, so background writers can pass it by what they write in about a second`);
+    return undefined;
+  }
+  log.info({ size_mib: settings.limits.diskMib }, 'session disks: one ext4 volume per session');
+  return new SessionVolumes({ sandboxesDir, sizeMib: settings.limits.diskMib, owner: runAs ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }, log });
 }

@@ -10,6 +10,11 @@ export interface SandboxSettings {
   /** Host uid/gid the sandbox runs as when Paddock runs as root (root cannot be process-limited). */
   uid: number;
   gid: number;
+  /**
+   * A session's disk: `image` (an ext4 volume per session, the quota enforced by the kernel;
+   * needs root), `directory` (plain directories, quota polled), or `auto` (image where possible).
+   */
+  volume: 'auto' | 'image' | 'directory';
 }
 
 /** `PADDOCK_SANDBOX*` variables; read once at start. */
@@ -30,5 +35,12 @@ export function sandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxSe
     idleMs: envNumber(env, 'PADDOCK_SANDBOX_IDLE_SECONDS', 900, { min: 1 }) * 1000,
     uid: envNumber(env, 'PADDOCK_SANDBOX_UID', 65534, { min: 1 }),
     gid: envNumber(env, 'PADDOCK_SANDBOX_GID', 65534, { min: 1 }),
+    volume: volumeSetting(env.PADDOCK_SANDBOX_VOLUME),
   };
+}
+
+function volumeSetting(v: string | undefined): SandboxSettings['volume'] {
+  const value = (v || 'auto').toLowerCase();
+  if (value !== 'auto' && value !== 'image' && value !== 'directory') throw new Error(`PADDOCK_SANDBOX_VOLUME must be auto, image or directory, got "${v}"`);
+  return value;
 }

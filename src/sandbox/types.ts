@@ -26,6 +26,11 @@ export interface SessionDirs {
   resources: string;
   /** The egress proxy's unix socket. */
   proxySocket: string;
+  /**
+   * Set when the session's disk is a volume of its own (src/sandbox/volume.ts): workspace,
+   * outputs, resources and the proxy socket are then inside it, at `mountPoint`.
+   */
+  volume?: { image: string; mountPoint: string };
 }
 
 export interface SandboxSpec {

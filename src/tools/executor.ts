@@ -10,6 +10,7 @@ import type { ToolCall, ToolDefinition, ToolExecutor, ToolOutcome } from '../run
 import { EgressGate } from '../sandbox/egress/gate.js';
 import type { SandboxSettings } from '../sandbox/settings.js';
 import type { Sandbox, SandboxProvider, SessionDirs } from '../sandbox/types.js';
+import type { SessionVolumes } from '../sandbox/volume.js';
 import { definitionsFor } from './definitions.js';
 import { captureOutputs, type OutputFiles } from './outputs.js';
 import { WorkspaceQuota } from './quota.js';
@@ -32,6 +33,8 @@ export interface SandboxExecutorOptions {
   files?: SessionFiles;
   /** Host user owning the session directories (when the sandbox runs as another user). */
   owner?: { uid: number; gid: number };
+  /** Each session's disk is a volume of its own (enforced quota); otherwise plain directories. */
+  volumes?: SessionVolumes;
 }
 
 interface Live {
@@ -84,6 +87,17 @@ export class SandboxToolExecutor implements ToolExecutor {
   dirs(sessionId: string): SessionDirs {
     if (!/^[A-Za-z0-9_-]+$/.test(sessionId)) throw new Error(`invalid session id ${sessionId}`);
     const root = path.join(this.opts.dataDir, 'sandboxes', sessionId);
+    if (this.opts.volumes) {
+      const mountPoint = path.join(root, 'volume');
+      return {
+        root,
+        workspace: path.join(mountPoint, 'workspace'),
+        outputs: path.join(mountPoint, 'outputs'),
+        resources: path.join(mountPoint, '.paddock', 'resources'),
+        proxySocket: path.join(mountPoint, '.paddock', 'proxy.sock'),
+        volume: { image: path.join(root, 'volume.img'), mountPoint },
+      };
+    }
     return {
       root,
       workspace: path.join(root, 'workspace'),
@@ -132,12 +146,6 @@ export class SandboxToolExecutor implements ToolExecutor {
   private async inSandbox(call: ToolCall): Promise<ToolOutcome> {
     const id = call.session.id;
     const dirs = this.dirs(id);
-    if (call.name === 'write' || call.name === 'edit') {
-      const used = await this.quota.used(id, dirs);
-      if (this.quota.isOver(used)) return errorOutcome(this.quota.exceeded(used));
-    }
-    const writes = WRITING_TOOLS.has(call.name);
-    const allowance = writes ? await this.quota.allowance(id, dirs) : 0;
     let sandbox: Sandbox;
     try {
       sandbox = await this.sandboxFor(call, dirs);
@@ -145,24 +153,27 @@ export class SandboxToolExecutor implements ToolExecutor {
       this.opts.log.error({ err, session_id: call.session.id }, 'sandbox failed to start');
       return errorOutcome(`The sandbox could not be started: ${(err as Error).message}`);
     }
+    if (call.name === 'write' || call.name === 'edit') {
+      const disk = await this.quota.measure(id, dirs);
+      if (disk.full) return errorOutcome(this.quota.exceeded(disk.used));
+    }
+    const writes = WRITING_TOOLS.has(call.name);
+    const before = writes ? await this.quota.lastMeasured(id, dirs) : 0;
     const interrupted = () => errorOutcome(`The ${call.name} call was interrupted.`);
     // An interrupt that came while the sandbox was starting never reaches the listener.
     if (call.signal.aborted) return interrupted();
     const onAbort = () => void sandbox.call('cancel', {});
     call.signal.addEventListener('abort', onAbort, { once: true });
-    // A command filling the disk is stopped while it runs, not only afterwards.
-    const watch = call.name === 'bash' ? this.quota.watch(id, dirs, allowance, () => void sandbox.call('cancel', {})) : undefined;
     try {
       const result = (await sandbox.call(call.name as 'bash', call.input)) as ToolOutcome;
-      watch?.stop();
       if (call.signal.aborted) return interrupted();
       if (!writes) return result;
-      const used = watch?.over || (await this.quota.used(id, dirs));
-      if (used > allowance) return { is_error: true, content: [...result.content, { type: 'text', text: this.quota.exceeded(used) }] };
-      if (this.quota.isOver(used)) return { ...result, content: [...result.content, { type: 'text', text: this.quota.stillOver(used) }] };
-      return result;
+      const disk = await this.quota.measure(id, dirs);
+      if (!disk.full) return result;
+      // The call that filled the disk failed for it (its writes were refused or it was stopped).
+      if (disk.used > before) return { is_error: true, content: [...result.content, { type: 'text', text: this.quota.exceeded(disk.used) }] };
+      return { ...result, content: [...result.content, { type: 'text', text: this.quota.stillOver(disk.used) }] };
     } finally {
-      watch?.stop();
       call.signal.removeEventListener('abort', onAbort);
       this.touch(id);
     }
@@ -203,9 +214,13 @@ export class SandboxToolExecutor implements ToolExecutor {
     await this.closing.get(call.session.id)?.catch(() => undefined);
     await fs.mkdir(dirs.root, { recursive: true, mode: 0o711 });
     await fs.chmod(dirs.root, 0o711);
-    for (const d of [dirs.workspace, dirs.outputs, dirs.resources]) await fs.mkdir(d, { recursive: true, mode: 0o755 });
-    const owner = this.opts.owner;
-    if (owner) for (const d of [dirs.workspace, dirs.outputs]) await fs.chown(d, owner.uid, owner.gid);
+    if (dirs.volume) {
+      await this.opts.volumes!.mount(dirs.volume.image, dirs.volume.mountPoint);
+    } else {
+      for (const d of [dirs.workspace, dirs.outputs, dirs.resources]) await fs.mkdir(d, { recursive: true, mode: 0o755 });
+      const owner = this.opts.owner;
+      if (owner) for (const d of [dirs.workspace, dirs.outputs]) await fs.chown(d, owner.uid, owner.gid);
+    }
     const mounts = await this.fileResources(call.session, dirs);
     const started = Date.now();
     const sandbox = await this.opts.provider!.start({
@@ -216,6 +231,9 @@ export class SandboxToolExecutor implements ToolExecutor {
       limits: this.opts.settings.limits,
       egress: this.gate(call),
     });
+    // Background writers are bounded all the time the sandbox lives, not only during a call.
+    const guard = this.quota.guard(call.session.id, dirs, () => void sandbox.call('cancel', {}));
+    void sandbox.exited.then(() => guard.stop());
     this.opts.log.info({ session_id: call.session.id, provider: this.opts.provider!.name, ms: Date.now() - started }, 'sandbox started');
     return sandbox;
   }
@@ -264,6 +282,8 @@ export class SandboxToolExecutor implements ToolExecutor {
       if (this.closing.get(sessionId) === closed) this.closing.delete(sessionId);
       this.opts.log.info({ session_id: sessionId, reason }, 'sandbox stopped');
     }
+    const volume = this.dirs(sessionId).volume;
+    if (volume && !this.live.has(sessionId)) await this.opts.volumes!.unmount(volume.mountPoint);
     if (reason === 'deleted') {
       this.gates.delete(sessionId);
       this.quota.forget(sessionId);
@@ -273,5 +293,7 @@ export class SandboxToolExecutor implements ToolExecutor {
 
   async close(): Promise<void> {
     await Promise.all([...this.live.keys()].map((id) => this.release(id, 'idle')));
+    // Volumes of sandboxes that ended by themselves (crashed, killed) are still mounted.
+    await this.opts.volumes?.unmountAll().catch((err: unknown) => this.opts.log.warn({ err }, 'could not unmount session volumes'));
   }
 }

@@ -69,7 +69,7 @@ describe('bash', () => {
 
   it('stops on interrupt (abort signal)', async () => {
     const ac = new AbortController();
-    const started = path.join(h.dataDir, 'sandboxes', S, 'workspace', 'interrupt-started');
+    const started = path.join(h.executor.dirs(S).workspace, 'interrupt-started');
     const pending = h.run(S, 'bash', { command: 'touch /workspace/interrupt-started && sleep 30' }, { signal: ac.signal });
     while (!(await fs.access(started).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20));
     ac.abort();
@@ -85,7 +85,7 @@ describe('bash', () => {
     const r = await h.run(S, 'bash', { command: 'touch /workspace/never-ran' }, { signal: ac.signal });
     expect(r.is_error).toBe(true);
     expect(textOf(r)).toMatch(/interrupted/);
-    await expect(fs.access(path.join(h.dataDir, 'sandboxes', S, 'workspace', 'never-ran'))).rejects.toThrow();
+    await expect(fs.access(path.join(h.executor.dirs(S).workspace, 'never-ran'))).rejects.toThrow();
   });
 });
 
@@ -112,7 +112,7 @@ describe('file tools', () => {
 
   it('returns images as image content', async () => {
     const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
-    await fs.writeFile(path.join(h.dataDir, 'sandboxes', S, 'workspace', 'pixel.png'), png);
+    await fs.writeFile(path.join(h.executor.dirs(S).workspace, 'pixel.png'), png);
     const r = await h.run(S, 'read', { file_path: 'pixel.png' });
     expect(r.is_error).toBe(false);
     expect(r.content[0]).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: png.toString('base64') } });

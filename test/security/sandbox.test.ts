@@ -138,6 +138,8 @@ describe('resource limits', () => {
   it('stops a command filling the disk and keeps working', async () => {
     const big = await h.run(S, 'bash', { command: 'head -c 200M /dev/zero > big.bin' }, { networking: limited() });
     expect(big.is_error).toBe(true);
+    expect(textOf(big)).toMatch(/disk quota is exceeded/);
+    await h.run(S, 'bash', { command: 'rm -f big.bin' }, { networking: limited() });
     const many = await h.run(S, 'bash', { command: 'for i in $(seq 1 100); do head -c 10M /dev/zero > f$i.bin || break; done', timeout_ms: 60_000 }, { networking: limited() });
     expect(many.is_error).toBe(true);
     expect(textOf(many)).toMatch(/disk quota is exceeded/);
@@ -154,7 +156,7 @@ describe('resource limits', () => {
   }, 120_000);
 
   it('keeps working when a background process fills /tmp after its command returned', async () => {
-    const filled = path.join(h.dataDir, 'sandboxes', S, 'workspace', 'tmp-filled');
+    const filled = path.join(h.executor.dirs(S).workspace, 'tmp-filled');
     await h.run(S, 'bash', { command: '(head -c 100M /dev/zero > /tmp/fill; touch /workspace/tmp-filled) >/dev/null 2>&1 &' }, { networking: limited() });
     while (!(await fs.access(filled).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
     await stillWorks();

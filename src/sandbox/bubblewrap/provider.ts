@@ -1,10 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../../tools/agent/protocol.js';
 import { agentScriptPath } from '../agent-source.js';
 import { AgentChannel } from '../channel.js';
+import { AGENT_TIMEOUTS, callDeadlineMs } from '../deadlines.js';
 import { EgressProxy } from '../egress/proxy.js';
 import { agentLimits, type Sandbox, type SandboxProvider, type SandboxSpec } from '../types.js';
 
@@ -13,7 +14,19 @@ const AGENT_PATH = '/opt/paddock/agent.mjs';
 const PROXY_SOCKET = '/run/paddock/proxy.sock';
 const PROXY_PORT = 3128;
 /** Host directories the sandbox sees, read-only: the OS and its tools, nothing else. */
-const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc'];
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+/**
+ * What of the host's /etc the sandbox sees: what programs need to run (the dynamic linker's
+ * cache, alternatives symlinks, CA certificates, time zone, language runtimes' settings), never
+ * the rest (a world-readable unit file or config with a key in it would leak). Named exactly or
+ * by prefix (`java-`, `python3`); missing ones are skipped.
+ */
+const ETC_ALLOWED = [
+  'alternatives', 'ssl', 'ca-certificates', 'ca-certificates.conf', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d',
+  'localtime', 'timezone', 'mime.types', 'protocols', 'services', 'nsswitch.conf', 'host.conf', 'gai.conf',
+  'os-release', 'debian_version', 'inputrc', 'magic', 'magic.mime', 'perl', 'fonts', 'xml', 'sgml', 'bindresvport.blacklist',
+];
+const ETC_ALLOWED_PREFIXES = ['java-', 'python3', 'ruby', 'php'];
 /** Where, in a private mount namespace, the session directory is made reachable for bwrap. */
 const STAGE = '/run';
 
@@ -38,9 +51,10 @@ export class BubblewrapProvider implements SandboxProvider {
   static probe(runAs?: { uid: number; gid: number }): string | undefined {
     const which = spawnSync('bwrap', ['--version'], { encoding: 'utf8' });
     if (which.error || which.status !== 0) return 'bubblewrap (bwrap) is not installed; install the Debian package "bubblewrap"';
-    const cmd = wrap(['bwrap', '--unshare-all', '--die-with-parent', ...systemMounts(), '--', '/bin/sh', '-c', 'true'], runAs, undefined);
-    const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 10_000 });
-    if (r.status !== 0) return `bwrap cannot create namespaces here (user namespaces disabled?): ${(r.stderr || r.error?.message || '').trim()}`;
+    // The bash tool's shell runs in a sandbox nested in the session's: both levels must work.
+    const nested = ['bwrap', '--unshare-all', '--die-with-parent', ...systemMounts(), '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--', ...SHELL_PREFIX, '/bin/sh', '-c', 'true'];
+    const r = spawnSync(...splitCmd(wrap(nested, runAs, undefined)), { encoding: 'utf8', timeout: 10_000 });
+    if (r.status !== 0) return `bwrap cannot create nested namespaces here (user namespaces disabled or limited?): ${(r.stderr || r.error?.message || '').trim()}`;
     return undefined;
   }
 
@@ -53,10 +67,16 @@ export class BubblewrapProvider implements SandboxProvider {
       workspace: PATHS.workspace,
       env: toolEnv(),
       limits: agentLimits(spec.limits),
+      timeouts: AGENT_TIMEOUTS,
+      shellPrefix: SHELL_PREFIX,
       ownsPidNamespace: true,
       proxySocket: PROXY_SOCKET,
       proxyPort: PROXY_PORT,
     };
+    const uid = this.opts.runAs?.uid ?? process.getuid?.() ?? 65534;
+    const gid = this.opts.runAs?.gid ?? process.getgid?.() ?? 65534;
+    // fd 3 carries the agent; the rest, the sandbox's own /etc files (see etcFiles).
+    const etc = etcFiles(uid, gid);
     const args = [
       'bwrap',
       '--unshare-all',
@@ -65,6 +85,8 @@ export class BubblewrapProvider implements SandboxProvider {
       '--hostname',
       'sandbox',
       ...systemMounts(),
+      ...etcMounts(),
+      ...etc.flatMap((f, i) => ['--ro-bind-data', String(4 + i), f.path]),
       '--proc', '/proc',
       '--dev', '/dev',
       '--size', String(spec.limits.tmpMib * 1024 * 1024), '--tmpfs', '/tmp',
@@ -77,6 +99,7 @@ export class BubblewrapProvider implements SandboxProvider {
       '--ro-bind-data', '3', AGENT_PATH,
       // The sandbox's own root (a tmpfs) is read-only too: writable places are the mounts above.
       '--remount-ro', '/',
+      '--remount-ro', '/etc',
       '--chdir', PATHS.workspace,
       '--clearenv',
       '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin',
@@ -84,10 +107,15 @@ export class BubblewrapProvider implements SandboxProvider {
       '/bin/bash', '-c', `ulimit -S -H -u ${spec.limits.processes} && exec node ${AGENT_PATH} "$0"`, JSON.stringify(agentConfig),
     ];
     const cmd = wrap(args, this.opts.runAs, spec.dirs.root);
-    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: { PATH: '/usr/local/bin:/usr/bin:/bin' } });
-    const dataPipe = child.stdio[3] as NodeJS.WritableStream;
-    dataPipe.on('error', () => {});
-    dataPipe.end(this.agentSource);
+    const child = spawn(cmd[0], cmd.slice(1), {
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', ...etc.map(() => 'pipe' as const)],
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+    });
+    [this.agentSource, ...etc.map((f) => f.content)].forEach((data, i) => {
+      const pipe = child.stdio[3 + i] as NodeJS.WritableStream;
+      pipe.on('error', () => {});
+      pipe.end(data);
+    });
     const log = this.opts.log.child({ session_id: spec.sessionId, sandbox: 'bubblewrap' });
     const channel = new AgentChannel(child, log);
     void channel.exited.then(() => proxy.close());
@@ -99,7 +127,7 @@ export class BubblewrapProvider implements SandboxProvider {
     }
     return {
       paths: PATHS,
-      call: (method, params) => channel.call(method, params),
+      call: (method, params) => channel.call(method, params, callDeadlineMs(method, params)),
       exited: channel.exited,
       close: async () => {
         await channel.close();
@@ -132,13 +160,54 @@ function toolEnv(): Record<string, string> {
   };
 }
 
-function exists(p: string): boolean {
+/**
+ * The bash tool's shell and everything it starts run one level deeper, in new user and PID
+ * namespaces: the agent (and its stdin/stdout to Paddock) is not in their PID namespace, so they
+ * cannot signal it, ptrace it, pidfd_getfd its channel or open its /proc entries.
+ */
+const SHELL_PREFIX = [
+  'bwrap', '--unshare-user', '--unshare-pid', '--unshare-ipc', '--die-with-parent', '--new-session',
+  '--bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--',
+];
+
+function splitCmd(cmd: string[]): [string, string[]] {
+  return [cmd[0], cmd.slice(1)];
+}
+
+/** The sandbox's generated /etc files: who it is, its host name, and that DNS is not reachable. */
+function etcFiles(uid: number, gid: number): Array<{ path: string; content: string }> {
+  const user = uid === 0 ? 'root' : 'user';
+  return [
+    { path: '/etc/passwd', content: `root:x:0:0:root:/root:/usr/sbin/nologin\n${uid === 0 ? '' : `${user}:x:${uid}:${gid}:sandbox user:${PATHS.workspace}:/bin/bash\n`}` },
+    { path: '/etc/group', content: `root:x:0:\n${gid === 0 ? '' : `${user}:x:${gid}:\n`}` },
+    { path: '/etc/hostname', content: 'sandbox\n' },
+    { path: '/etc/hosts', content: '127.0.0.1\tlocalhost sandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n' },
+    // Names are resolved by the egress proxy, outside; HTTP(S)_PROXY is the way out.
+    { path: '/etc/resolv.conf', content: '# no DNS inside the sandbox: use HTTP(S) through $HTTPS_PROXY\n' },
+  ];
+}
+
+function etcMounts(): string[] {
+  const out = ['--tmpfs', '/etc'];
+  let names: string[];
   try {
-    lstatSync(p);
-    return true;
+    names = readdirSync('/etc');
   } catch {
-    return false;
+    return out;
   }
+  for (const name of names.sort()) {
+    if (!ETC_ALLOWED.includes(name) && !ETC_ALLOWED_PREFIXES.some((p) => name.startsWith(p))) continue;
+    const p = `/etc/${name}`;
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink()) out.push('--symlink', readlinkSync(p), p);
+    else out.push('--ro-bind', p, p);
+  }
+  return out;
 }
 
 function systemMounts(): string[] {
@@ -153,11 +222,6 @@ function systemMounts(): string[] {
     if (st.isSymbolicLink()) out.push('--symlink', readlinkSync(dir), dir);
     else if (st.isDirectory()) out.push('--ro-bind', dir, dir);
   }
-  // Files under /etc that only root should read stay hidden even from a root-mapped sandbox.
-  for (const secret of ['/etc/shadow', '/etc/gshadow', '/etc/sudoers']) {
-    if (exists(secret)) out.push('--ro-bind', '/dev/null', secret);
-  }
-  if (exists('/etc/ssh')) out.push('--tmpfs', '/etc/ssh');
   const node = process.execPath;
   if (!['/usr/', '/bin/'].some((p) => node.startsWith(p))) {
     // Node lives outside the OS directories (e.g. nvm): bind its installation read-only, at /usr/local.
@@ -175,7 +239,7 @@ function wrap(args: string[], runAs: { uid: number; gid: number } | undefined, s
   if (!runAs) return args;
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const stage = sessionRoot
-    ? `mount -t tmpfs -o size=1m,mode=0755 paddock ${STAGE} && mkdir ${STAGE}/s && mount --bind ${q(sessionRoot)} ${STAGE}/s && `
+    ? `mount -t tmpfs -o size=1m,mode=0755 paddock ${STAGE} && mkdir ${STAGE}/s && mount --rbind ${q(sessionRoot)} ${STAGE}/s && `
     : '';
   const drop = `exec setpriv --reuid ${runAs.uid} --regid ${runAs.gid} --clear-groups --inh-caps=-all --bounding-set=-all `;
   return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', stage + drop + args.map(q).join(' ')];

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AgentConfig } from '../../tools/agent/protocol.js';
 import { agentScriptPath } from '../agent-source.js';
 import { AgentChannel } from '../channel.js';
+import { AGENT_TIMEOUTS, callDeadlineMs } from '../deadlines.js';
 import { agentLimits, type Sandbox, type SandboxProvider, type SandboxSpec } from '../types.js';
 
 /**
@@ -22,6 +23,8 @@ export class ProcessProvider implements SandboxProvider {
       workspace: spec.dirs.workspace,
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: spec.dirs.workspace, LANG: 'C.UTF-8', TERM: 'dumb' },
       limits: agentLimits(spec.limits),
+      timeouts: AGENT_TIMEOUTS,
+      shellPrefix: [],
       ownsPidNamespace: false,
     };
     const child = spawn(process.execPath, [agentScriptPath(), JSON.stringify(config)], {
@@ -31,6 +34,6 @@ export class ProcessProvider implements SandboxProvider {
     });
     const channel = new AgentChannel(child, this.log.child({ session_id: spec.sessionId, sandbox: 'process' }));
     await channel.ready;
-    return { paths, call: (m, p) => channel.call(m, p), exited: channel.exited, close: () => channel.close() };
+    return { paths, call: (m, p) => channel.call(m, p, callDeadlineMs(m, p)), exited: channel.exited, close: () => channel.close() };
   }
 }

@@ -15,8 +15,9 @@ import type { AgentBlock, AgentConfig, AgentRequest, AgentResponse } from './pro
 type Result = AgentResponse['result'];
 
 const config = JSON.parse(process.argv[2] ?? '{}') as AgentConfig;
-const BASH_DEFAULT_TIMEOUT_MS = 120_000;
-const BASH_MAX_TIMEOUT_MS = 600_000;
+const BASH_DEFAULT_TIMEOUT_MS = config.timeouts.bashDefaultMs;
+const BASH_MAX_TIMEOUT_MS = config.timeouts.bashMaxMs;
+const SEARCH_TIMEOUT_MS = config.timeouts.searchMs;
 const OUTPUT_CAP = 100 * 1024;
 const MAX_FILE_BYTES = 256 * 1024;
 const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
@@ -52,9 +53,11 @@ class Shell {
 
   private start(): ChildProcess {
     const l = config.limits;
-    // Limits go on the shell (and so on everything it starts), not on the agent itself.
-    const ulimits = `ulimit -S -H -v ${l.memoryKib} -t ${l.cpuSeconds} -f ${Math.ceil(l.fileSizeBytes / 512)} 2>/dev/null; exec /bin/bash --noprofile --norc`;
-    const proc = spawn('/bin/bash', ['--noprofile', '--norc', '-c', ulimits], {
+    // Limits go on the shell (and so on everything it starts), not on the agent itself. Bash's
+    // `ulimit -f` counts 1024-byte blocks (512 only in POSIX mode, which this shell is not in).
+    const ulimits = `ulimit -S -H -v ${l.memoryKib} -t ${l.cpuSeconds} -f ${Math.ceil(l.fileSizeBytes / 1024)} 2>/dev/null; exec /bin/bash --noprofile --norc`;
+    const [cmd, ...prefix] = [...config.shellPrefix, '/bin/bash'];
+    const proc = spawn(cmd, [...prefix, '--noprofile', '--norc', '-c', ulimits], {
       cwd: config.workspace,
       env: config.env,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -427,6 +430,7 @@ async function glob(p: Record<string, unknown>): Promise<Result> {
   const re = globToRegExp(pattern);
   const hits: Array<{ file: string; mtime: number }> = [];
   let walked = 0;
+  const deadline = Date.now() + SEARCH_TIMEOUT_MS;
   const walk = async (dir: string, rel: string): Promise<void> => {
     let entries;
     try {
@@ -436,7 +440,7 @@ async function glob(p: Record<string, unknown>): Promise<Result> {
       return;
     }
     for (const e of entries) {
-      if (++walked > GLOB_WALK_CAP) return;
+      if (++walked > GLOB_WALK_CAP || Date.now() > deadline) return;
       const r = rel ? `${rel}/${e.name}` : e.name;
       const abs = path.join(dir, e.name);
       if (e.isDirectory()) {
@@ -457,6 +461,7 @@ async function glob(p: Record<string, unknown>): Promise<Result> {
   const lines = hits.slice(0, GLOB_LIMIT).map((h) => h.file);
   if (hits.length > GLOB_LIMIT) lines.push(`(showing the ${GLOB_LIMIT} most recently modified of ${hits.length} matches)`);
   if (walked > GLOB_WALK_CAP) lines.push(`(stopped after ${GLOB_WALK_CAP} entries; narrow the path)`);
+  else if (Date.now() > deadline) lines.push(`(stopped after ${SEARCH_TIMEOUT_MS / 1000} s; narrow the path)`);
   return text(lines.join('\n'));
 }
 
@@ -470,6 +475,11 @@ async function grep(p: Record<string, unknown>, signal: { child?: ChildProcess }
     let out = '';
     let err = '';
     let truncated = false;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, SEARCH_TIMEOUT_MS);
     child.stdout.on('data', (d: Buffer) => {
       if (out.length < OUTPUT_CAP) out += d.toString('utf8');
       else if (!truncated) {
@@ -477,9 +487,13 @@ async function grep(p: Record<string, unknown>, signal: { child?: ChildProcess }
         child.kill('SIGKILL');
       }
     });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => {
+      if (err.length < OUTPUT_CAP) err += d.toString('utf8');
+    });
     child.on('error', (e) => resolve(fail(`grep: could not run ripgrep: ${e.message}`)));
     child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) return resolve(fail(`grep: stopped after ${SEARCH_TIMEOUT_MS / 1000} s; narrow the path or the pattern`));
       if (truncated) return resolve(text(out.slice(0, OUTPUT_CAP).replace(/\n[^\n]*$/, '') + '\n[output truncated]'));
       if (code === 1 && !out) return resolve(text('no matches'));
       if (code !== 0 && code !== 1) return resolve(fail(`grep: ${err.trim() || `ripgrep exited with ${code}`}`));

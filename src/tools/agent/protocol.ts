@@ -15,12 +15,30 @@ export interface AgentLimits {
   processes: number;
 }
 
+/**
+ * How long tool calls may run. The agent stops a call at these bounds, and Paddock gives up on
+ * the agent a grace period later (src/sandbox/deadlines.ts), so both sides use the same numbers.
+ */
+export interface AgentTimeouts {
+  bashDefaultMs: number;
+  bashMaxMs: number;
+  /** grep (ripgrep) and glob walks. */
+  searchMs: number;
+}
+
 export interface AgentConfig {
   /** Where the model's relative paths resolve, and bash starts: `/workspace` inside bubblewrap. */
   workspace: string;
   /** Environment of every tool process (already minimal: PATH, HOME, proxy variables…). */
   env: Record<string, string>;
   limits: AgentLimits;
+  timeouts: AgentTimeouts;
+  /**
+   * The command line that starts the bash tool's shell inside a nested sandbox of its own (new
+   * user and PID namespaces), so the session's processes can neither see nor signal nor trace the
+   * agent and its channel to Paddock. Empty: the shell runs beside the agent (process provider).
+   */
+  shellPrefix: string[];
   /**
    * True inside a private PID namespace: on a runaway the agent may kill every other process it
    * can see. Never true for the unsandboxed `process` provider.

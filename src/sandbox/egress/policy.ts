@@ -1,5 +1,5 @@
-import net from 'node:net';
 import type { Networking } from '../../domain/environments.js';
+import { describe, isThisHost, type Classified } from '../../net/address.js';
 
 /**
  * Which hosts a session's sandbox may reach: the environment's `networking`, decided outside the
@@ -57,20 +57,12 @@ export function decide(networking: Networking, mcpHosts: string[], rawHost: stri
 }
 
 /**
- * Loopback, link-local (cloud metadata), unspecified and multicast addresses are refused unless
- * the host was named exactly in `allowed_hosts`; Paddock's own port on loopback is always refused.
+ * Only global unicast addresses are reachable, unless the host was named exactly in
+ * `allowed_hosts`; Paddock's own port on this host (loopback, unspecified or any interface
+ * address) never is. Decided on the classified address (src/net/address.ts), not its spelling.
  */
-export function checkAddress(address: string, port: number, explicit: boolean, serverPort: number): string | undefined {
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  const loopback = net.isIPv4(v4) ? v4.startsWith('127.') : v4 === '::1';
-  if (loopback && port === serverPort) return `${address}:${port} is the Paddock server itself`;
-  if (explicit) return undefined;
-  const special =
-    loopback ||
-    v4 === '0.0.0.0' ||
-    v4 === '::' ||
-    v4.startsWith('169.254.') ||
-    /^fe[89ab]/i.test(v4) ||
-    (net.isIPv4(v4) && Number(v4.split('.')[0]) >= 224);
-  return special ? `${address} is a loopback, link-local or reserved address (list the host in allowed_hosts to reach it)` : undefined;
+export function checkAddress(c: Classified, port: number, explicit: boolean, serverPort: number): string | undefined {
+  if (isThisHost(c) && port === serverPort) return `${c.address}:${port} is the Paddock server itself`;
+  if (explicit || c.class === 'global') return undefined;
+  return `${describe(c)} (list the host in allowed_hosts to reach it)`;
 }

@@ -20,6 +20,8 @@ export interface Config {
   pingIntervalMs: number;
   /** Names this process among the nodes sharing one database (leases, notifications). */
   nodeId: string;
+  /** Hosts, addresses and CIDR ranges the server's own outbound calls may reach though not global (src/net/outbound.ts). */
+  outboundAllowHosts: string[];
 }
 
 /**
@@ -57,5 +59,9 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
     pingIntervalMs: envNumber(env, 'PADDOCK_SSE_PING_MS', 15_000),
     nodeId: env.PADDOCK_NODE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    outboundAllowHosts: (env.PADDOCK_OUTBOUND_ALLOW_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
   };
 }

@@ -137,6 +137,19 @@ describe("the server's outbound calls", () => {
   });
 });
 
+describe('PADDOCK_OUTBOUND_ALLOW_HOSTS', () => {
+  it('stops start-up on an entry that is not a host, an address or a CIDR range, and names it', async () => {
+    for (const bad of ['10.0.0.0/99', 'user@host', '127.0.0.1:80']) {
+      const err = await startPaddock({ env: { PADDOCK_OUTBOUND_ALLOW_HOSTS: `127.0.0.1, ${bad}` } }).then(
+        (p) => p.stop().then(() => `started with ${bad}`),
+        (e: Error) => e,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toContain(`PADDOCK_OUTBOUND_ALLOW_HOSTS: "${bad}" is not a host name, an address or a CIDR range`);
+    }
+  });
+});
+
 describe('mcp_oauth_validate shows no secret a server echoes', () => {
   let shapes: SdkShapes;
   beforeAll(() => {

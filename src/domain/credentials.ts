@@ -10,6 +10,7 @@ import { hasPrefix, newId } from './ids.js';
 import { nowIso, parseIso } from './time.js';
 import { createMetadata, patchMetadata } from './validate.js';
 import type { Vaults } from './vaults.js';
+import type { Outbound } from '../net/outbound.js';
 
 export interface CredentialsTable {
   id: string;
@@ -335,6 +336,8 @@ export class Credentials {
     private readonly db: Kysely<Database>,
     private readonly vaults: Vaults,
     private readonly box: SecretBox,
+    /** The server's way out: refresh grants and MCP probes go to user-given URLs. */
+    private readonly outbound: Outbound,
   ) {
     vaults.credentialHooks = {
       archiveAll: async (vaultId) => {
@@ -460,7 +463,7 @@ export class Credentials {
   /** Runs the refresh grant and stores what it returns (a rotated refresh token included). */
   private async refresh(cred: Credential, secrets: CredentialSecrets): Promise<RefreshResult> {
     if (cred.auth.type !== 'mcp_oauth' || !cred.auth.refresh || !secrets.refresh_token) return { status: 'failed', http_response: null };
-    const result = await refreshGrant(cred.auth.refresh, { refresh_token: secrets.refresh_token, client_secret: secrets.client_secret });
+    const result = await refreshGrant(this.outbound, cred.auth.refresh, { refresh_token: secrets.refresh_token, client_secret: secrets.client_secret });
     if (result.status === 'succeeded' && result.tokens) {
       secrets.access_token = result.tokens.access_token;
       if (result.tokens.refresh_token) secrets.refresh_token = result.tokens.refresh_token;
@@ -480,7 +483,7 @@ export class Credentials {
     if (cred.auth.type === 'environment_variable') throw invalid('mcp_oauth_validate applies to MCP credentials (mcp_oauth or static_bearer)');
     const secrets = await this.secretsOf(id);
     const token = (cred.auth.type === 'mcp_oauth' ? secrets.access_token : secrets.token) ?? '';
-    let probe = await probeMcp(cred.auth.mcp_server_url, token);
+    let probe = await probeMcp(this.outbound, cred.auth.mcp_server_url, token);
     let refresh: CredentialValidation['refresh'] = null;
     const refused = probe.http_response !== null && [401, 403].includes(probe.http_response.status_code);
     const expired = cred.auth.type === 'mcp_oauth' && cred.auth.expires_at !== null && Date.parse(cred.auth.expires_at) <= Date.now();
@@ -490,7 +493,7 @@ export class Credentials {
       } else {
         const r = await this.refresh(cred, secrets);
         refresh = { status: r.status, http_response: r.http_response };
-        if (r.status === 'succeeded' && secrets.access_token) probe = await probeMcp(cred.auth.mcp_server_url, secrets.access_token);
+        if (r.status === 'succeeded' && secrets.access_token) probe = await probeMcp(this.outbound, cred.auth.mcp_server_url, secrets.access_token);
       }
     }
     const code = probe.http_response?.status_code;

@@ -1,4 +1,5 @@
 import { envNumber } from '../env.js';
+import { DEFAULT_CAPTURE_LIMITS, type CaptureLimits } from '../tools/outputs.js';
 import type { SandboxLimits } from './types.js';
 
 export interface SandboxSettings {
@@ -10,6 +11,8 @@ export interface SandboxSettings {
   /** Host uid/gid the sandbox runs as when Paddock runs as root (root cannot be process-limited). */
   uid: number;
   gid: number;
+  /** What the capture of /mnt/session/outputs copies into the Files API per turn, at most. */
+  capture: CaptureLimits;
 }
 
 /** `PADDOCK_SANDBOX*` variables; read once at start. */
@@ -30,5 +33,10 @@ export function sandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxSe
     idleMs: envNumber(env, 'PADDOCK_SANDBOX_IDLE_SECONDS', 900, { min: 1 }) * 1000,
     uid: envNumber(env, 'PADDOCK_SANDBOX_UID', 65534, { min: 1 }),
     gid: envNumber(env, 'PADDOCK_SANDBOX_GID', 65534, { min: 1 }),
+    capture: {
+      bytes: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_MB', DEFAULT_CAPTURE_LIMITS.bytes / 1024 / 1024, { min: 1 }) * 1024 * 1024,
+      files: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_FILES', DEFAULT_CAPTURE_LIMITS.files, { min: 1 }),
+      ms: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_SECONDS', DEFAULT_CAPTURE_LIMITS.ms / 1000, { min: 1 }) * 1000,
+    },
   };
 }

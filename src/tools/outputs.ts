@@ -4,7 +4,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { deadlineIn, UNTRUSTED_OPEN, walkTree } from './tree-walk.js';
+import { deadlineIn, UNTRUSTED_OPEN, walkTree, type TreeEntry, type WalkCut } from './tree-walk.js';
 
 /** The slice of the Files API that output capture needs (src/domain/files.ts implements it). */
 export interface OutputFiles {
@@ -49,93 +49,132 @@ export async function captureOutputs(
   limits: CaptureLimits = DEFAULT_CAPTURE_LIMITS,
 ): Promise<number> {
   const seen = await readState(stateFile);
-  /** Stamps of content captured already, under any name: another hard link to it is not copied again. */
-  const done = new Set(Object.values(seen));
-  /** This turn's inodes, and whether their content is captured (false: skipped or left for later). */
-  const inodes = new Map<string, boolean>();
-  const next: Record<string, string> = {};
-  const deadline = deadlineIn(limits.ms);
-  const perFile = Math.min(limits.bytes, files.maxBytes ?? Infinity);
-  let budget = limits.bytes;
-  let captured = 0;
-  let attempts = 0;
-  let tooLarge = 0;
-  let atFileLimit = false;
-  const deferred = { files: 0, bytes: 0 };
-  const visit = async (rel: string, handle: FileHandle): Promise<boolean | void> => {
-    const st = await handle.stat({ bigint: true });
-    if (!st.isFile()) return;
-    const id = `${st.dev}:${st.ino}`;
-    const stamp = `${id}:${st.size}:${st.mtimeNs}`;
-    const first = inodes.get(id);
-    if (first !== undefined) {
-      if (first) next[rel] = stamp;
-      return;
-    }
-    if (seen[rel] === stamp || seen[rel] === legacyStamp(st) || done.has(stamp)) {
-      inodes.set(id, true);
-      next[rel] = stamp;
-      return;
-    }
-    inodes.set(id, false);
-    const size = Number(st.size);
-    if (size > perFile) {
-      // Never fits: remembered as handled, so it is looked at again only once it changes.
-      if (++tooLarge <= LOGGED_SKIPS) log.warn({ session_id: sessionId, file: rel, size_bytes: size, limit_bytes: perFile }, 'output file too large to capture; skipped');
-      next[rel] = stamp;
-      return;
-    }
-    if (attempts >= limits.files) {
-      atFileLimit = true;
-      return false;
-    }
-    if (size > budget) {
-      deferred.files++;
-      deferred.bytes += size;
-      return;
-    }
-    attempts++;
-    budget -= size;
-    try {
-      await files.create(contentOf(handle, size, deadline), { filename: path.basename(rel), scope: { type: 'session', id: sessionId } });
-      inodes.set(id, true);
-      done.add(stamp);
-      next[rel] = stamp;
-      captured++;
-    } catch (err) {
-      log.warn({ err, session_id: sessionId, file: rel }, 'could not capture an output file');
-    }
-  };
-  let cut: string | undefined;
+  const turn = new CaptureTurn(files, sessionId, log, limits, seen);
+  let cut: WalkCut | 'error';
   try {
-    cut = await walkTree(outputsDir, { ...WALK, deadline }, async ({ rel, dirent, at }) => {
-      if (!dirent.isFile()) return;
-      const handle = await fs.open(at, UNTRUSTED_OPEN).catch(() => undefined);
-      if (!handle) return;
-      try {
-        return await visit(rel, handle);
-      } finally {
-        await handle.close();
-      }
-    });
+    cut = await walkTree(outputsDir, { ...WALK, deadline: turn.deadline }, (e) => turn.visit(e));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     log.warn({ err, session_id: sessionId }, 'output capture failed');
     cut = 'error';
   }
-  if (tooLarge > LOGGED_SKIPS) log.warn({ session_id: sessionId, files: tooLarge, limit_bytes: perFile }, 'output files too large to capture; skipped');
-  const limit = atFileLimit ? 'files' : cut === 'error' ? undefined : (cut ?? (deferred.files ? 'bytes' : undefined));
-  if (limit === 'depth') log.warn({ session_id: sessionId, max_depth: WALK.maxDepth }, 'output files nested deeper than the capture walks are not captured');
-  else if (limit) {
-    log.warn(
-      { session_id: sessionId, limit, deferred_files: deferred.files, deferred_bytes: deferred.bytes, limits },
-      'output capture reached a per-turn limit; the rest is captured after a later turn',
-    );
-  }
+  turn.report(cut);
   // Names the walk did not reach keep their stamps; after a full walk, names now gone are dropped.
-  const state = cut ? { ...seen, ...next } : next;
+  const state = cut ? { ...seen, ...turn.next } : turn.next;
   if (JSON.stringify(state) !== JSON.stringify(seen)) await writeState(stateFile, state);
-  return captured;
+  return turn.captured;
+}
+
+/** One turn's capture: what it saw, what it copied, and what its budgets have left. */
+class CaptureTurn {
+  readonly deadline: number;
+  /** Stamps (`dev:ino:size:mtimeNs`) for the names seen this turn whose content is captured. */
+  readonly next: Record<string, string> = {};
+  captured = 0;
+  /** Stamps of content captured already, under any name: another hard link to it is not copied again. */
+  private readonly done: Set<string>;
+  /** This turn's inodes, and whether their content is captured (false: skipped or left for later). */
+  private readonly inodes = new Map<string, boolean>();
+  private readonly perFile: number;
+  private budget: number;
+  private attempts = 0;
+  private tooLarge = 0;
+  private atFileLimit = false;
+  private readonly deferred = { files: 0, bytes: 0 };
+
+  constructor(
+    private readonly files: OutputFiles,
+    private readonly sessionId: string,
+    private readonly log: Logger,
+    private readonly limits: CaptureLimits,
+    private readonly seen: Record<string, string>,
+  ) {
+    this.done = new Set(Object.values(seen));
+    this.deadline = deadlineIn(limits.ms);
+    this.perFile = Math.min(limits.bytes, files.maxBytes ?? Infinity);
+    this.budget = limits.bytes;
+  }
+
+  /** False ends the walk (the file budget is spent). */
+  async visit({ rel, dirent, at }: TreeEntry): Promise<boolean | void> {
+    if (!dirent.isFile()) return;
+    const handle = await fs.open(at, UNTRUSTED_OPEN).catch(() => undefined);
+    if (!handle) return;
+    try {
+      // What was opened decides, not what the listing said: it may have been swapped since.
+      const st = await handle.stat({ bigint: true });
+      if (!st.isFile() || this.settled(rel, st)) return;
+      return await this.copy(rel, handle, st);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** True when this content needs no copy: unchanged, or another name of an inode already handled. */
+  private settled(rel: string, st: BigIntStats): boolean {
+    const id = `${st.dev}:${st.ino}`;
+    const stamp = `${id}:${st.size}:${st.mtimeNs}`;
+    const first = this.inodes.get(id);
+    if (first !== undefined) {
+      if (first) this.next[rel] = stamp;
+      return true;
+    }
+    if (this.seen[rel] !== stamp && this.seen[rel] !== legacyStamp(st) && !this.done.has(stamp)) return false;
+    this.inodes.set(id, true);
+    this.next[rel] = stamp;
+    return true;
+  }
+
+  private async copy(rel: string, handle: FileHandle, st: BigIntStats): Promise<boolean | void> {
+    const id = `${st.dev}:${st.ino}`;
+    const stamp = `${id}:${st.size}:${st.mtimeNs}`;
+    const size = Number(st.size);
+    this.inodes.set(id, false);
+    if (size > this.perFile) {
+      // Never fits: remembered as handled, so it is looked at again only once it changes.
+      if (++this.tooLarge <= LOGGED_SKIPS) {
+        this.log.warn({ session_id: this.sessionId, file: rel, size_bytes: size, limit_bytes: this.perFile }, 'output file too large to capture; skipped');
+      }
+      this.next[rel] = stamp;
+      return;
+    }
+    if (this.attempts >= this.limits.files) {
+      this.atFileLimit = true;
+      return false;
+    }
+    if (size > this.budget) {
+      this.deferred.files++;
+      this.deferred.bytes += size;
+      return;
+    }
+    this.attempts++;
+    this.budget -= size;
+    try {
+      await this.files.create(contentOf(handle, size, this.deadline), { filename: path.basename(rel), scope: { type: 'session', id: this.sessionId } });
+    } catch (err) {
+      this.log.warn({ err, session_id: this.sessionId, file: rel }, 'could not capture an output file');
+      return;
+    }
+    this.inodes.set(id, true);
+    this.done.add(stamp);
+    this.next[rel] = stamp;
+    this.captured++;
+  }
+
+  /** One line for whatever this turn left behind. */
+  report(cut: WalkCut | 'error'): void {
+    const session_id = this.sessionId;
+    if (this.tooLarge > LOGGED_SKIPS) this.log.warn({ session_id, files: this.tooLarge, limit_bytes: this.perFile }, 'output files too large to capture; skipped');
+    const limit = this.atFileLimit ? 'files' : cut === 'error' ? undefined : (cut ?? (this.deferred.files ? 'bytes' : undefined));
+    if (limit === 'depth') {
+      this.log.warn({ session_id, max_depth: WALK.maxDepth }, 'output files nested deeper than capture looks are not captured');
+    } else if (limit) {
+      this.log.warn(
+        { session_id, limit, deferred_files: this.deferred.files, deferred_bytes: this.deferred.bytes, limits: this.limits },
+        'output capture reached a per-turn limit; the rest is captured after a later turn',
+      );
+    }
+  }
 }
 
 /** The first `size` bytes (what was counted), ending early if the deadline passes. */

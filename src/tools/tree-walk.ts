@@ -51,7 +51,9 @@ export async function walkTree(root: string, limits: WalkLimits, visit: (e: Tree
     let entries: Dir;
     try {
       entries = await fs.opendir(parent);
-    } catch {
+    } catch (err) {
+      // At the root this is no /proc (not Linux): say so rather than walk nothing.
+      if (depth === 0) throw err;
       return;
     }
     try {

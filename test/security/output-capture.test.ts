@@ -204,10 +204,12 @@ describe('output capture', () => {
   });
 
   it('stops at the deadline and leaves the rest for a later turn', async () => {
-    const s = await session({ 'a.txt': 'A', 'b.txt': 'B' });
+    const s = await session({ 'a.txt': 'A', 'b.txt': 'B', 'empty.txt': '' });
     expect(await s.turn({ ...LIMITS, ms: 0 })).toEqual([]);
     expect(s.logs.some((l) => l.limit === 'deadline')).toBe(true);
-    expect(names(await s.turn(LIMITS))).toEqual(['a.txt', 'b.txt']);
+    const later = await s.turn(LIMITS);
+    expect(names(later)).toEqual(['a.txt', 'b.txt', 'empty.txt']);
+    expect(await Promise.all(later.sort((x, y) => x.filename.localeCompare(y.filename)).map(text))).toEqual(['A', 'B', '']);
   });
 
   it('forgets files that are gone, so its state does not grow turn after turn', async () => {
@@ -217,6 +219,13 @@ describe('output capture', () => {
     await fs.rm(path.join(s.outputs, 'b.txt'));
     expect(await s.turn(LIMITS)).toEqual([]);
     expect(Object.keys(JSON.parse(await fs.readFile(path.join(s.root, 'outputs.json'), 'utf8')))).toEqual(['keep.txt']);
+  });
+
+  it('after an upgrade, files captured under the old state format (size:mtime) are not captured again', async () => {
+    const s = await session({ 'a.txt': 'A', 'b.txt': 'B' });
+    const st = await fs.stat(path.join(s.outputs, 'a.txt'));
+    await fs.writeFile(path.join(s.root, 'outputs.json'), JSON.stringify({ 'a.txt': `${st.size}:${st.mtimeMs}` }));
+    expect(names(await s.turn(LIMITS))).toEqual(['b.txt']);
   });
 });
 

@@ -260,12 +260,7 @@ export class SandboxToolExecutor implements ToolExecutor {
   async afterTurn(session: Session): Promise<void> {
     if (!this.opts.files) return;
     const dirs = this.dirs(session.id);
-    try {
-      await fs.access(dirs.outputs);
-    } catch {
-      return;
-    }
-    const n = await captureOutputs(this.opts.files, session.id, dirs.outputs, path.join(dirs.root, 'outputs.json'), this.opts.log);
+    const n = await captureOutputs(this.opts.files, session.id, dirs.outputs, path.join(dirs.root, 'outputs.json'), this.opts.log, this.opts.settings.capture);
     if (n) this.opts.log.info({ session_id: session.id, files: n }, 'captured session outputs');
   }
 

@@ -7,7 +7,7 @@ import type { Agent, Agents } from './agents.js';
 import type { Environments } from './environments.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { clientEvents } from './event-params.js';
-import type { EventLog, NewEvent, SessionEvent } from './event-log.js';
+import type { EventLog, SessionEvent } from './event-log.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
 import { createMetadata, patchMetadata } from './validate.js';
@@ -309,7 +309,7 @@ export class Sessions {
   /** The session's latest idle says `requires_action`: it waits on tool results or confirmations. */
   private async waitsForClient(id: string): Promise<boolean> {
     const [last] = await this.log.list(id, { types: ['session.status_idle'], order: 'desc', limit: 1 });
-    return (last?.event.stop_reason as { type?: string } | undefined)?.type === 'requires_action';
+    return last?.event.type === 'session.status_idle' && last.event.stop_reason.type === 'requires_action';
   }
 
   /** Validates and appends client events, then wakes the runtime. */
@@ -323,7 +323,7 @@ export class Sessions {
         `system.message cannot be sent while session ${id} is idle with stop_reason requires_action; send the user.custom_tool_result or user.tool_confirmation events it waits for first`,
       );
     }
-    const stored = await this.log.append(id, events as NewEvent[]);
+    const stored = await this.log.append(id, events);
     this.hooks.wake(id);
     return stored;
   }

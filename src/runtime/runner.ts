@@ -329,7 +329,7 @@ export class SessionRunner {
       await sleep(Math.min(this.opts.retryMaxMs, Math.max(backoff, f.retryAfterMs ?? 0)), signal);
       return;
     }
-    const stop_reason = f.retryable ? { type: 'retries_exhausted' } : { type: 'end_turn' };
+    const stop_reason: StopReason = f.retryable ? { type: 'retries_exhausted' } : { type: 'end_turn' };
     await this.append(
       session.id,
       [

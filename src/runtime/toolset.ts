@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { PermissionPolicy, Tool } from '../domain/agent-config.js';
 import type { SessionAgent } from '../domain/sessions.js';
+import type { EventOf } from '../domain/wire-events.js';
 import type { ToolExecutor } from './tool-executor.js';
 
 /** How the runtime treats a tool the model may call, by the name the model uses. */
@@ -41,7 +42,7 @@ export function toolsetFor(agent: SessionAgent, executor: ToolExecutor): Toolset
 }
 
 /** `evaluated_permission` and `evaluation` of an `agent.tool_use`, from its policy. */
-export function evaluate(policy: PermissionPolicy): { evaluated_permission: 'allow' | 'ask'; evaluation: Record<string, unknown> } {
+export function evaluate(policy: PermissionPolicy): Required<Pick<EventOf<'agent.tool_use'>, 'evaluated_permission' | 'evaluation'>> {
   switch (policy.type) {
     case 'always_ask':
       return { evaluated_permission: 'ask', evaluation: { type: 'always_ask' } };

@@ -36,7 +36,7 @@ export function wireFilesAndVaults(config: Config, store: Store, sessions: Sessi
   const vaults = new Vaults(store.db);
   const credentials = new Credentials(store.db, vaults, secrets);
   const resources = new SessionResources(store.db, files, sessions, secrets);
-  sessions.resolveResources = async (input, sessionId) => (await resources.resolveForCreate(input, sessionId)) as unknown as Record<string, unknown>[];
+  sessions.resolveResources = (input, sessionId) => resources.resolveForCreate(input, sessionId);
   sessions.checkVaults = (ids) => vaults.checkForSession(ids);
   const retire = sessions.hooks.retire;
   sessions.hooks.retire = async (id, reason) => {

@@ -30,6 +30,16 @@ export function parse<T extends TSchema>(schema: T, value: unknown, root = 'body
   throw invalid(`${path}: ${first?.message ?? 'invalid value'}`);
 }
 
+/** A JSON object (not an array, not null): what a request body or a nested field must be. */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** True when `v` is one of `values`: narrows an unknown input to a literal union. */
+export function isOneOf<T>(values: readonly T[], v: unknown): v is T {
+  return values.some((x) => x === v);
+}
+
 /** Metadata bag limits (wire-contract §0.8). */
 export const METADATA_LIMITS = { pairs: 16, key: 64, value: 512 };
 

@@ -5,7 +5,7 @@ import { str } from './agent-config.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
-import { createMetadata, patchMetadata } from './validate.js';
+import { createMetadata, isObject, patchMetadata } from './validate.js';
 
 export interface VaultsTable {
   id: string;
@@ -39,8 +39,8 @@ export interface VaultCredentialHooks {
 }
 
 function body(v: unknown): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('body: must be a JSON object');
-  return v as Record<string, unknown>;
+  if (!isObject(v)) throw invalid('body: must be a JSON object');
+  return v;
 }
 
 export class Vaults {

@@ -76,8 +76,8 @@ export function isAbort(err: unknown): boolean {
  * none on models without extended thinking.
  */
 export function thinkingFor(model: SessionAgent['model'], maxTokens: number): Pick<Params, 'thinking' | 'output_config'> {
-  const id = (model as { id: string }).id;
-  const effort = ((model as { effort?: { type: string } }).effort?.type ?? 'high') as 'low' | 'medium' | 'high' | 'xhigh' | 'max';
+  const id = model.id;
+  const effort = model.effort?.type ?? 'high';
   if (/claude-(opus|sonnet|haiku)-(4-[6-9]|[5-9])/.test(id)) return { thinking: { type: 'adaptive' }, output_config: { effort } };
   if (/claude-(3-7-sonnet|(opus|sonnet|haiku)-4)/.test(id)) {
     const budget = { low: 2048, medium: 4096, high: 8192, xhigh: 16_000, max: 24_000 }[effort] ?? 8192;
@@ -105,7 +105,7 @@ export function withCacheBreakpoints(system: string[], messages: MessageParam[])
     const blocks = [...last.content];
     const i = blocks.length - 1;
     const b = blocks[i];
-    if (b.type !== 'thinking' && b.type !== 'redacted_thinking') blocks[i] = { ...b, cache_control: { type: 'ephemeral' } } as typeof b;
+    if (b.type !== 'thinking' && b.type !== 'redacted_thinking') blocks[i] = { ...b, cache_control: { type: 'ephemeral' } };
     last.content = blocks;
   }
   return { ...(sys.length ? { system: sys } : {}), messages: msgs };

@@ -1,13 +1,6 @@
 import { invalid } from './errors.js';
 import { newId } from './ids.js';
-import type { EventOf, NewEvent, ResultBlock, StoredSearchResultBlock } from './wire-events.js';
-import type {
-  BetaManagedAgentsDocumentBlock as DocumentBlock,
-  BetaManagedAgentsImageBlock as ImageBlock,
-  BetaManagedAgentsRedactedBlock as RedactedBlock,
-  BetaManagedAgentsTextBlock as TextBlock,
-  BetaManagedAgentsUserMessageEvent as UserMessageEvent,
-} from '@anthropic-ai/sdk/resources/beta/sessions/events';
+import type { DocumentBlock, EventOf, ImageBlock, MessageBlock, NewEvent, RedactedBlock, ResultBlock, StoredSearchResultBlock, TextBlock } from './wire-events.js';
 
 /** Event types a client may send (wire-contract §5). */
 export const CLIENT_EVENT_TYPES = [
@@ -80,7 +73,7 @@ function searchResult(v: Obj, field: string): StoredSearchResultBlock {
 
 /** The block types each position accepts. */
 const TEXT_BLOCKS: ByType<TextBlock> = { text };
-const MESSAGE_BLOCKS: ByType<UserMessageEvent['content'][number]> = { text, image, document, redacted };
+const MESSAGE_BLOCKS: ByType<MessageBlock> = { text, image, document, redacted };
 const RESULT_BLOCKS: ByType<ResultBlock> = { text, image, document, search_result: searchResult };
 
 /** Validates one content block of a kind the position accepts. */

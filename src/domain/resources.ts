@@ -1,6 +1,7 @@
 import type {
   BetaManagedAgentsFileResource,
   BetaManagedAgentsGitHubRepositoryResource,
+  BetaManagedAgentsDeleteSessionResource,
   BetaManagedAgentsMemoryStoreResource,
 } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
 import { keyset } from '../store/keyset.js';
@@ -160,7 +161,7 @@ export class SessionResources {
       const file = await this.files.getUsable(input.file_id);
       const mount = input.mount_path ?? `/mnt/session/uploads/${file.id}`;
       return {
-        resource: { type: 'file', id, file_id: file.id, mount_path: checkMountPath(mount, `${field}.mount_path`), created_at: now, updated_at: now },
+        resource: { type: 'file', id, file_id: file.id, mount_path: checkMountPath(mount, `${field}.mount_path`), created_at: now, updated_at: now } satisfies FileResource,
       };
     }
     if (input.type === 'github_repository') {
@@ -176,7 +177,7 @@ export class SessionResources {
           checkout: checkout(input.checkout, `${field}.checkout`),
           created_at: now,
           updated_at: now,
-        },
+        } satisfies BetaManagedAgentsGitHubRepositoryResource,
         secret: tok,
       };
     }
@@ -311,7 +312,7 @@ export class SessionResources {
     return next;
   }
 
-  async delete(sessionId: string, id: string): Promise<{ id: string; type: 'session_resource_deleted' }> {
+  async delete(sessionId: string, id: string): Promise<BetaManagedAgentsDeleteSessionResource> {
     await this.liveSession(sessionId);
     await this.row(sessionId, id);
     await this.db.deleteFrom('session_resources').where('id', '=', id).execute();

@@ -1,5 +1,9 @@
 import type { BetaManagedAgentsSessionResource } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
-import type { BetaManagedAgentsSession, BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
+import type {
+  BetaManagedAgentsDeletedSession,
+  BetaManagedAgentsSession,
+  BetaManagedAgentsSessionAgent,
+} from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import { keyset } from '../store/keyset.js';
 import { sql, type Kysely } from 'kysely';
 import { readJson } from '../store/json.js';
@@ -183,7 +187,7 @@ export class Sessions {
       created_at: now,
       updated_at: now,
       archived_at: null,
-    };
+    } satisfies BetaManagedAgentsSession;
     await this.db
       .insertInto('sessions')
       .values({
@@ -273,7 +277,7 @@ export class Sessions {
     return this.get(id);
   }
 
-  async delete(id: string): Promise<{ id: string; type: 'session_deleted' }> {
+  async delete(id: string): Promise<BetaManagedAgentsDeletedSession> {
     await this.get(id);
     await this.hooks.retire(id, 'deleted');
     await this.db.transaction().execute(async (trx) => {

@@ -16,6 +16,11 @@ import type { BetaManagedAgentsUserToolResultEvent } from '@anthropic-ai/sdk/res
  * written from these types, so a field the SDK does not declare fails the build here first.
  */
 
+export type TextBlock = BetaManagedAgentsTextBlock;
+export type ImageBlock = BetaManagedAgentsImageBlock;
+export type DocumentBlock = BetaManagedAgentsDocumentBlock;
+export type RedactedBlock = BetaManagedAgentsRedactedBlock;
+
 /**
  * A client's `search_result` block as stored: `citations` is kept as the client sent it, or left
  * out when it sent none (the SDK declares it required; Paddock does not invent a value).
@@ -23,10 +28,13 @@ import type { BetaManagedAgentsUserToolResultEvent } from '@anthropic-ai/sdk/res
 export type StoredSearchResultBlock = Omit<BetaManagedAgentsSearchResultBlock, 'citations'> & { citations?: unknown };
 
 /** Content of tool results (`user.*tool_result`, `agent.*tool_result`). */
-export type ResultBlock = BetaManagedAgentsTextBlock | BetaManagedAgentsImageBlock | BetaManagedAgentsDocumentBlock | StoredSearchResultBlock;
+export type ResultBlock = TextBlock | ImageBlock | DocumentBlock | StoredSearchResultBlock;
+
+/** Content of `user.message`. */
+export type MessageBlock = TextBlock | ImageBlock | DocumentBlock | RedactedBlock;
 
 /** Any content block an event carries. */
-export type EventBlock = ResultBlock | BetaManagedAgentsRedactedBlock;
+export type EventBlock = ResultBlock | RedactedBlock;
 
 type CompactedEvent = BetaManagedAgentsAgentThreadContextCompactedEvent;
 type UserToolResult = BetaManagedAgentsUserToolResultEvent;

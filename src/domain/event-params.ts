@@ -39,14 +39,16 @@ function byType<T>(v: unknown, field: string, parsers: ByType<T>, notObject?: st
   return parse(v, field);
 }
 
-const base64 = (v: Obj, field: string) => ({ type: 'base64' as const, data: reqStr(v.data, `${field}.data`, 50_000_000), media_type: reqStr(v.media_type, `${field}.media_type`, 255) });
-const plainText = (v: Obj, field: string) => ({ type: 'text' as const, data: reqStr(v.data, `${field}.data`), media_type: 'text/plain' as const });
-function url(v: Obj, field: string) {
+type Source<T> = Extract<ImageBlock['source'] | DocumentBlock['source'], { type: T }>;
+
+const base64 = (v: Obj, field: string): Source<'base64'> => ({ type: 'base64', data: reqStr(v.data, `${field}.data`, 50_000_000), media_type: reqStr(v.media_type, `${field}.media_type`, 255) });
+const plainText = (v: Obj, field: string): Source<'text'> => ({ type: 'text', data: reqStr(v.data, `${field}.data`), media_type: 'text/plain' });
+function url(v: Obj, field: string): Source<'url'> {
   const url = reqStr(v.url, `${field}.url`, 8192);
   if (!/^https?:\/\//.test(url)) throw invalid(`${field}.url: must be an http(s) URL`);
-  return { type: 'url' as const, url };
+  return { type: 'url', url };
 }
-const file = (v: Obj, field: string) => ({ type: 'file' as const, file_id: reqStr(v.file_id, `${field}.file_id`, 128) });
+const file = (v: Obj, field: string): Source<'file'> => ({ type: 'file', file_id: reqStr(v.file_id, `${field}.file_id`, 128) });
 
 const IMAGE_SOURCES: ByType<ImageBlock['source']> = { base64, url, file };
 const DOCUMENT_SOURCES: ByType<DocumentBlock['source']> = { base64, text: plainText, url, file };

@@ -1,6 +1,7 @@
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import type { Config } from '../config.js';
 import type { SessionAgent } from '../domain/sessions.js';
+import { isObject } from '../domain/validate.js';
 
 type Params = Anthropic.Messages.MessageCreateParamsNonStreaming;
 type MessageParam = Anthropic.Messages.MessageParam;
@@ -50,9 +51,9 @@ export interface ModelFailure {
 export function classifyModelError(err: unknown): ModelFailure {
   if (err instanceof ModelConfigError) return { retryable: false, type: 'model_request_failed_error', message: err.message };
   if (err instanceof APIError && !(err instanceof APIConnectionError)) {
-    const body = err.error as { error?: { type?: string; message?: string } } | undefined;
-    const kind = body?.error?.type ?? err.type ?? undefined;
-    const detail = body?.error?.message ?? err.message;
+    const body = errorBody(err);
+    const kind = body.type ?? err.type ?? undefined;
+    const detail = body.message ?? err.message;
     const retryAfter = Number(err.headers?.get?.('retry-after'));
     const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
     if (err.status === 429 || kind === 'rate_limit_error') return { retryable: true, type: 'model_rate_limited_error', message: `The model is rate limited: ${detail}`, retryAfterMs };
@@ -64,6 +65,13 @@ export function classifyModelError(err: unknown): ModelFailure {
   }
   if (err instanceof APIConnectionError) return { retryable: true, type: 'model_request_failed_error', message: `Could not reach the model API: ${err.message}` };
   return { retryable: false, type: 'unknown_error', message: `The model request failed: ${err instanceof Error ? err.message : String(err)}` };
+}
+
+/** The `error` object of an API error's body (`{type: 'error', error: {type, message}}`), as far as it has one. */
+function errorBody(err: APIError): { type?: string; message?: string } {
+  const e = isObject(err.error) ? err.error.error : undefined;
+  if (!isObject(e)) return {};
+  return { type: typeof e.type === 'string' ? e.type : undefined, message: typeof e.message === 'string' ? e.message : undefined };
 }
 
 export function isAbort(err: unknown): boolean {

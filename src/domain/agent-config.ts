@@ -1,6 +1,6 @@
 import type * as A from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import { invalid } from './errors.js';
-import { isOneOf } from './validate.js';
+import { isObject, isOneOf } from './validate.js';
 
 /**
  * Validation and resolution of the parts an agent (and a session's agent override) is made of:
@@ -30,10 +30,6 @@ const MAX_MCP_SERVERS = 20;
 const MAX_SKILLS = 20;
 const NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 export function str(v: unknown, field: string, opts: { min?: number; max?: number } = {}): string {
   if (typeof v !== 'string') throw invalid(`${field}: must be a string`);
   if (opts.min !== undefined && v.length < opts.min) throw invalid(`${field}: must be at least ${opts.min} characters`);
@@ -51,7 +47,7 @@ export function resolveModel(input: unknown, field = 'model'): ModelConfig {
     if (!input.trim()) throw invalid(`${field}: must not be empty`);
     return { id: input, effort: { type: 'high' } };
   }
-  if (!isObj(input)) throw invalid(`${field}: must be a model id string or a model config object`);
+  if (!isObject(input)) throw invalid(`${field}: must be a model id string or a model config object`);
   // Older Go SDKs send `type: "model_config"`; it carries no meaning.
   if (input.type !== undefined && input.type !== 'model_config') throw invalid(`${field}.type: unexpected value`);
   const id = str(input.id, `${field}.id`, { min: 1, max: 256 });
@@ -59,7 +55,7 @@ export function resolveModel(input: unknown, field = 'model'): ModelConfig {
   const effort = input.effort;
   if (effort === undefined || effort === null) out.effort = { type: 'high' };
   else if (isOneOf(EFFORTS, effort)) out.effort = { type: effort };
-  else if (isObj(effort) && isOneOf(EFFORTS, effort.type)) out.effort = { type: effort.type };
+  else if (isObject(effort) && isOneOf(EFFORTS, effort.type)) out.effort = { type: effort.type };
   else throw invalid(`${field}.effort: must be one of ${EFFORTS.join(', ')}`);
   if (input.inference_geo !== undefined && input.inference_geo !== null) out.inference_geo = str(input.inference_geo, `${field}.inference_geo`, { max: 64 });
   if (input.speed !== undefined && input.speed !== null) {
@@ -71,7 +67,7 @@ export function resolveModel(input: unknown, field = 'model'): ModelConfig {
 
 function resolvePolicy(v: unknown, field: string, fallback: PermissionPolicy): PermissionPolicy {
   if (v === undefined || v === null) return fallback;
-  if (!isObj(v) || !isOneOf(POLICIES, v.type)) throw invalid(`${field}: must be {type: always_allow | always_ask | auto}`);
+  if (!isObject(v) || !isOneOf(POLICIES, v.type)) throw invalid(`${field}: must be {type: always_allow | always_ask | auto}`);
   return { type: v.type };
 }
 
@@ -90,15 +86,15 @@ function domainList(v: unknown, field: string): string[] | undefined {
 /** A web_fetch URL source filter: `all`, `none`, or only/except a list of tools. */
 function urlSourceFilter(v: unknown, field: string): A.BetaManagedAgentsWebFetchURLSourceToolFilter | null {
   if (v === undefined || v === null) return null;
-  const type = isObj(v) ? v.type : v;
+  const type = isObject(v) ? v.type : v;
   if (type === 'all' || type === 'none') return { type };
-  if (!isObj(v)) throw invalid(`${field}: must be "all", "none" or a filter object`);
+  if (!isObject(v)) throw invalid(`${field}: must be "all", "none" or a filter object`);
   if (type !== 'only' && type !== 'except') throw invalid(`${field}.type: must be one of all, none, only, except`);
   if (!Array.isArray(v.tools)) throw invalid(`${field}.tools: must be a list of tool references`);
   return {
     type,
     tools: v.tools.map((t, i) => {
-      if (!isObj(t) || t.type !== 'tool_reference') throw invalid(`${field}.tools.${i}: must be {type: tool_reference, name}`);
+      if (!isObject(t) || t.type !== 'tool_reference') throw invalid(`${field}.tools.${i}: must be {type: tool_reference, name}`);
       return { type: 'tool_reference', name: str(t.name, `${field}.tools.${i}.name`, { min: 1, max: 128 }) };
     }),
   };
@@ -107,9 +103,9 @@ function urlSourceFilter(v: unknown, field: string): A.BetaManagedAgentsWebFetch
 /** The web_fetch URL source for user input, which has no tools to filter: `all` or `none`. */
 function userInputSource(v: unknown, field: string): A.BetaManagedAgentsWebFetchURLSourceUserInput | null {
   if (v === undefined || v === null) return null;
-  const type = isObj(v) ? v.type : v;
+  const type = isObject(v) ? v.type : v;
   if (type === 'all' || type === 'none') return { type };
-  if (!isObj(v)) throw invalid(`${field}: must be "all", "none" or a filter object`);
+  if (!isObject(v)) throw invalid(`${field}: must be "all", "none" or a filter object`);
   throw invalid(`${field}.type: must be one of all, none`);
 }
 
@@ -125,7 +121,7 @@ function webFetchOptions(c: Record<string, unknown>, field: string): Pick<WebFet
   const us = c.url_sources;
   let url_sources: WebFetchConfig['url_sources'] = null;
   if (us !== undefined && us !== null) {
-    if (!isObj(us)) throw invalid(`${field}.url_sources: must be an object`);
+    if (!isObject(us)) throw invalid(`${field}.url_sources: must be an object`);
     url_sources = {
       client_tool_results: urlSourceFilter(us.client_tool_results, `${field}.url_sources.client_tool_results`),
       server_tool_results: urlSourceFilter(us.server_tool_results, `${field}.url_sources.server_tool_results`),
@@ -143,7 +139,7 @@ function userLocation(c: Record<string, unknown>, field: string): Pick<A.BetaMan
   const ul = c.user_location;
   if (ul === undefined) return {};
   if (ul === null) return { user_location: null };
-  if (!isObj(ul) || ul.type !== 'approximate') throw invalid(`${field}.user_location: must be {type: approximate, …}`);
+  if (!isObject(ul) || ul.type !== 'approximate') throw invalid(`${field}.user_location: must be {type: approximate, …}`);
   const out: A.BetaManagedAgentsUserLocation = { type: 'approximate' };
   for (const k of ['city', 'region', 'country', 'timezone'] as const) {
     if (ul[k] !== undefined) out[k] = optStr(ul[k], `${field}.user_location.${k}`, 255);
@@ -152,7 +148,7 @@ function userLocation(c: Record<string, unknown>, field: string): Pick<A.BetaMan
 }
 
 function resolveBuiltinConfig(c: unknown, field: string, defaults: DefaultConfig): BuiltinToolConfig {
-  if (!isObj(c)) throw invalid(`${field}: must be an object`);
+  if (!isObject(c)) throw invalid(`${field}: must be an object`);
   const name = c.name;
   if (!isOneOf(BUILTIN_TOOLS, name)) throw invalid(`${field}.name: must be one of ${BUILTIN_TOOLS.join(', ')}`);
   if (c.type !== undefined && c.type !== name) throw invalid(`${field}.type: must equal name`);
@@ -182,8 +178,8 @@ function resolveBuiltinConfig(c: unknown, field: string, defaults: DefaultConfig
 }
 
 function resolveDefaultConfig(v: unknown, field: string, fallbackPolicy: PermissionPolicy): DefaultConfig {
-  if (v !== undefined && v !== null && !isObj(v)) throw invalid(`${field}: must be an object`);
-  const d = isObj(v) ? v : {};
+  if (v !== undefined && v !== null && !isObject(v)) throw invalid(`${field}: must be an object`);
+  const d = isObject(v) ? v : {};
   return {
     enabled: resolveEnabled(d.enabled, `${field}.enabled`, true),
     permission_policy: resolvePolicy(d.permission_policy, `${field}.permission_policy`, fallbackPolicy),
@@ -215,7 +211,7 @@ function resolveMcpToolset(t: Record<string, unknown>, field: string): A.BetaMan
   const default_config = resolveDefaultConfig(t.default_config, `${field}.default_config`, { type: 'always_ask' });
   const seen = new Set<string>();
   const configs = configList(t.configs, `${field}.configs`).map((c, i) => {
-    if (!isObj(c)) throw invalid(`${field}.configs.${i}: must be an object`);
+    if (!isObject(c)) throw invalid(`${field}.configs.${i}: must be an object`);
     const name = str(c.name, `${field}.configs.${i}.name`, { min: 1, max: 128 });
     if (seen.has(name)) throw invalid(`${field}.configs.${i}.name: duplicate config for ${name}`);
     seen.add(name);
@@ -233,8 +229,8 @@ function resolveCustomTool(t: Record<string, unknown>, field: string): A.BetaMan
   if (!NAME_RE.test(name)) throw invalid(`${field}.name: must be 1-128 characters of letters, digits, _ or -`);
   const description = str(t.description, `${field}.description`, { max: 10_000 });
   const schema = t.input_schema;
-  if (!isObj(schema) || schema.type !== 'object') throw invalid(`${field}.input_schema: must be a JSON schema with type "object"`);
-  if (schema.properties !== undefined && schema.properties !== null && !isObj(schema.properties)) {
+  if (!isObject(schema) || schema.type !== 'object') throw invalid(`${field}.input_schema: must be a JSON schema with type "object"`);
+  if (schema.properties !== undefined && schema.properties !== null && !isObject(schema.properties)) {
     throw invalid(`${field}.input_schema.properties: must be an object`);
   }
   if (schema.required !== undefined && schema.required !== null && (!Array.isArray(schema.required) || schema.required.some((r) => typeof r !== 'string'))) {
@@ -252,7 +248,7 @@ export function resolveTools(input: unknown, field = 'tools'): Tool[] {
   let toolsets = 0;
   const out = input.map((t, i): Tool => {
     const f = `${field}.${i}`;
-    if (!isObj(t)) throw invalid(`${f}: must be an object`);
+    if (!isObject(t)) throw invalid(`${f}: must be an object`);
     switch (t.type) {
       case 'agent_toolset_20260401': {
         if (++toolsets > 1) throw invalid(`${f}: only one agent_toolset_20260401 is allowed`);
@@ -288,7 +284,7 @@ export function resolveMcpServers(input: unknown, field = 'mcp_servers'): McpSer
   const names = new Set<string>();
   return input.map((s, i) => {
     const f = `${field}.${i}`;
-    if (!isObj(s)) throw invalid(`${f}: must be an object`);
+    if (!isObject(s)) throw invalid(`${f}: must be an object`);
     if (s.type !== 'url') throw invalid(`${f}.type: must be "url"`);
     const name = str(s.name, `${f}.name`, { min: 1, max: 255 });
     if (names.has(name)) throw invalid(`${f}.name: duplicate MCP server name ${name}`);
@@ -327,7 +323,7 @@ export function resolveSkills(input: unknown, field = 'skills'): Skill[] {
   const seen = new Set<string>();
   return input.map((s, i) => {
     const f = `${field}.${i}`;
-    if (!isObj(s)) throw invalid(`${f}: must be an object`);
+    if (!isObject(s)) throw invalid(`${f}: must be an object`);
     if (s.type !== 'anthropic' && s.type !== 'custom') throw invalid(`${f}.type: must be anthropic or custom`);
     const skill_id = str(s.skill_id, `${f}.skill_id`, { min: 1, max: 128 });
     if (seen.has(skill_id)) throw invalid(`${f}.skill_id: duplicate skill ${skill_id}`);
@@ -339,7 +335,7 @@ export function resolveSkills(input: unknown, field = 'skills'): Skill[] {
 
 export function resolveExecutionIdentity(input: unknown): ExecutionIdentity {
   if (input === undefined || input === null) return { type: 'service_account' };
-  if (!isObj(input)) throw invalid('execution_identity: must be an object');
+  if (!isObject(input)) throw invalid('execution_identity: must be an object');
   if (input.type === 'service_account') return { type: 'service_account' };
   if (input.type === 'aws_role') return { type: 'aws_role', role_arn: str(input.role_arn, 'execution_identity.role_arn', { min: 1, max: 2048 }) };
   throw invalid('execution_identity.type: must be service_account or aws_role');
@@ -366,7 +362,7 @@ export type Multiagent<R> =
 
 function agentRef(v: unknown, f: string, orAdvisor = ''): AgentRefInput {
   if (typeof v === 'string') return { type: 'agent', id: str(v, f, { min: 1, max: 128 }) };
-  if (!isObj(v)) throw invalid(`${f}: must be an agent id or an agent reference object`);
+  if (!isObject(v)) throw invalid(`${f}: must be an agent id or an agent reference object`);
   if (v.type === 'self') return { type: 'self' };
   if (v.type !== 'agent') throw invalid(`${f}.type: must be agent or self${orAdvisor}`);
   const id = str(v.id, `${f}.id`, { min: 1, max: 128 });
@@ -378,18 +374,18 @@ function agentRef(v: unknown, f: string, orAdvisor = ''): AgentRefInput {
 
 /** A coordinator's roster entry: an agent, or an advisor model. */
 function rosterEntry(v: unknown, f: string): AgentRefInput | Advisor {
-  if (isObj(v) && v.type === 'advisor') return { type: 'advisor', model: str(v.model, `${f}.model`, { min: 1, max: 256 }) };
+  if (isObject(v) && v.type === 'advisor') return { type: 'advisor', model: str(v.model, `${f}.model`, { min: 1, max: 256 }) };
   return agentRef(v, f, ' or advisor');
 }
 
 /** `subagents` / `workflows` of multiagent_20261001: null or absent takes the enabled default. */
 function delegation(v: unknown, f: string): Delegation<AgentRefInput> {
   if (v === undefined || v === null) return { type: 'enabled', inline_agents: { type: 'enabled' }, predefined_agents: [] };
-  if (!isObj(v)) throw invalid(`${f}: must be an object`);
+  if (!isObject(v)) throw invalid(`${f}: must be an object`);
   if (v.type === 'disabled') return { type: 'disabled' };
   if (v.type !== 'enabled') throw invalid(`${f}.type: must be enabled or disabled`);
   const inline = v.inline_agents ?? { type: 'enabled' };
-  if (!isObj(inline) || (inline.type !== 'enabled' && inline.type !== 'disabled')) throw invalid(`${f}.inline_agents.type: must be enabled or disabled`);
+  if (!isObject(inline) || (inline.type !== 'enabled' && inline.type !== 'disabled')) throw invalid(`${f}.inline_agents.type: must be enabled or disabled`);
   const list = v.predefined_agents ?? [];
   if (!Array.isArray(list) || list.length > 20) throw invalid(`${f}.predefined_agents: must list at most 20 agents`);
   return { type: 'enabled', inline_agents: { type: inline.type }, predefined_agents: list.map((a, i) => agentRef(a, `${f}.predefined_agents.${i}`)) };
@@ -397,7 +393,7 @@ function delegation(v: unknown, f: string): Delegation<AgentRefInput> {
 
 export function resolveMultiagent(input: unknown): Multiagent<AgentRefInput> | null {
   if (input === undefined || input === null) return null;
-  if (!isObj(input)) throw invalid('multiagent: must be an object');
+  if (!isObject(input)) throw invalid('multiagent: must be an object');
   if (input.type === 'coordinator') {
     if (!Array.isArray(input.agents) || input.agents.length < 1 || input.agents.length > 20) {
       throw invalid('multiagent.agents: must list 1-20 agents');
@@ -406,7 +402,7 @@ export function resolveMultiagent(input: unknown): Multiagent<AgentRefInput> | n
   }
   if (input.type === 'multiagent_20261001') {
     const adv = input.advisor ?? { type: 'disabled' };
-    if (!isObj(adv) || (adv.type !== 'enabled' && adv.type !== 'disabled')) throw invalid('multiagent.advisor.type: must be enabled or disabled');
+    if (!isObject(adv) || (adv.type !== 'enabled' && adv.type !== 'disabled')) throw invalid('multiagent.advisor.type: must be enabled or disabled');
     return {
       type: 'multiagent_20261001',
       advisor: adv.type === 'enabled' ? { type: 'enabled', model: str(adv.model, 'multiagent.advisor.model', { min: 1, max: 256 }) } : { type: 'disabled' },

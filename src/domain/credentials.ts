@@ -14,7 +14,7 @@ import { optStr } from './agent-config.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso, parseIso } from './time.js';
-import { createMetadata, patchMetadata } from './validate.js';
+import { createMetadata, isObject, patchMetadata } from './validate.js';
 import type { Vaults } from './vaults.js';
 
 export interface CredentialsTable {
@@ -114,12 +114,8 @@ const REFRESH_FIELDS = ['client_id', 'refresh_token', 'token_endpoint', 'token_e
 const REFRESH_SOON_MS = 60_000;
 
 // Validation messages name the field and never the value: values here are secrets.
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function obj(v: unknown, field: string): Record<string, unknown> {
-  if (!isObj(v)) throw invalid(`${field}: must be an object`);
+  if (!isObject(v)) throw invalid(`${field}: must be an object`);
   return v;
 }
 
@@ -322,7 +318,7 @@ function duplicate(auth: CredentialAuth): ApiError {
 
 
 function body(v: unknown): Record<string, unknown> {
-  if (!isObj(v)) throw invalid('body: must be a JSON object');
+  if (!isObject(v)) throw invalid('body: must be a JSON object');
   return v;
 }
 

@@ -14,7 +14,7 @@ import { optStr, str } from './agent-config.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
-import { createMetadata, patchMetadata } from './validate.js';
+import { createMetadata, isObject, patchMetadata } from './validate.js';
 
 /** An environment as the SDK declares it, with the fields Paddock always sets made required. */
 export type Networking = BetaCloudConfig['networking'];
@@ -37,10 +37,6 @@ export interface Environment extends BetaEnvironment {
 const PACKAGE_MANAGERS = ['apt', 'cargo', 'gem', 'go', 'npm', 'pip'] as const;
 const HOST_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$/;
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function bool(v: unknown, field: string, fallback: boolean): boolean {
   if (v === undefined || v === null) return fallback;
   if (typeof v !== 'boolean') throw invalid(`${field}: must be a boolean`);
@@ -49,7 +45,7 @@ function bool(v: unknown, field: string, fallback: boolean): boolean {
 
 function networking(v: unknown, current?: Networking): Networking {
   if (v === undefined || v === null) return current ?? { type: 'unrestricted' };
-  if (!isObj(v)) throw invalid('config.networking: must be an object');
+  if (!isObject(v)) throw invalid('config.networking: must be an object');
   if (v.type === 'unrestricted') return { type: 'unrestricted' };
   if (v.type !== 'limited') throw invalid('config.networking.type: must be unrestricted or limited');
   const hosts = v.allowed_hosts ?? [];
@@ -69,7 +65,7 @@ function networking(v: unknown, current?: Networking): Networking {
 function packages(v: unknown, current?: Packages): Packages {
   const base: Packages = current ?? { type: 'packages', apt: [], cargo: [], gem: [], go: [], npm: [], pip: [] };
   if (v === undefined || v === null) return base;
-  if (!isObj(v)) throw invalid('config.packages: must be an object');
+  if (!isObject(v)) throw invalid('config.packages: must be an object');
   if (v.type !== undefined && v.type !== 'packages') throw invalid('config.packages.type: must be "packages"');
   const out: Packages = { ...base };
   for (const m of PACKAGE_MANAGERS) {
@@ -89,7 +85,7 @@ function config(v: unknown, current?: EnvironmentConfig): EnvironmentConfig {
   if (v === undefined || v === null) {
     return current ?? { type: 'cloud', networking: { type: 'unrestricted' }, packages: packages(undefined) };
   }
-  if (!isObj(v)) throw invalid('config: must be an object');
+  if (!isObject(v)) throw invalid('config: must be an object');
   if (v.type !== 'cloud' && v.type !== 'self_hosted') throw invalid('config.type: must be cloud or self_hosted');
   if (current && current.type !== v.type) {
     throw new ApiError(400, 'invalid_request_error', `config.type cannot change from ${current.type} to ${v.type}`, {
@@ -113,7 +109,7 @@ function scope(v: unknown, current: Environment['scope'] = 'organization'): Envi
 }
 
 function asBody(v: unknown): Record<string, unknown> {
-  if (!isObj(v)) throw invalid('body: must be a JSON object');
+  if (!isObject(v)) throw invalid('body: must be a JSON object');
   return v;
 }
 

@@ -1,5 +1,6 @@
 import { invalid } from './errors.js';
 import { newId } from './ids.js';
+import { isObject } from './validate.js';
 import type { DocumentBlock, EventOf, ImageBlock, MessageBlock, NewEvent, RedactedBlock, ResultBlock, StoredSearchResultBlock, TextBlock } from './wire-events.js';
 
 /** Event types a client may send (wire-contract §5). */
@@ -16,10 +17,6 @@ export const CLIENT_EVENT_TYPES = [
 const MAX_EVENTS_PER_REQUEST = 100;
 const MAX_TEXT = 1_000_000;
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function reqStr(v: unknown, field: string, max = MAX_TEXT): string {
   if (typeof v !== 'string') throw invalid(`${field}: must be a string`);
   if (v.length > max) throw invalid(`${field}: at most ${max} characters`);
@@ -33,7 +30,7 @@ type ByType<T> = Record<string, (v: Obj, field: string) => T>;
 /** Dispatches on `v.type` to the parser of that kind; any other kind is a 400 naming the accepted ones. */
 function byType<T>(v: unknown, field: string, parsers: ByType<T>, notObject?: string): T {
   const unknownType = () => invalid(`${field}.type: must be one of ${Object.keys(parsers).join(', ')}`);
-  if (!isObj(v)) throw notObject ? invalid(notObject) : unknownType();
+  if (!isObject(v)) throw notObject ? invalid(notObject) : unknownType();
   const parse = typeof v.type === 'string' && Object.hasOwn(parsers, v.type) ? parsers[v.type] : undefined;
   if (!parse) throw unknownType();
   return parse(v, field);
@@ -119,7 +116,7 @@ function resultBody(v: Obj, field: string): { content?: ResultBlock[]; is_error?
 
 /** Validates one client event and returns it in stored form (server fields such as `id` come later). */
 export function clientEvent(v: unknown, field: string): NewEvent {
-  if (!isObj(v)) throw invalid(`${field}: must be an event object`);
+  if (!isObject(v)) throw invalid(`${field}: must be an event object`);
   const type = v.type;
   switch (type) {
     case 'user.message':
@@ -147,8 +144,8 @@ export function clientEvent(v: unknown, field: string): NewEvent {
     case 'user.define_outcome': {
       const r = v.rubric;
       let rubric: EventOf<'user.define_outcome'>['rubric'];
-      if (isObj(r) && r.type === 'text') rubric = { type: 'text', content: reqStr(r.content, `${field}.rubric.content`, 262_144) };
-      else if (isObj(r) && r.type === 'file') rubric = { type: 'file', file_id: reqStr(r.file_id, `${field}.rubric.file_id`, 128) };
+      if (isObject(r) && r.type === 'text') rubric = { type: 'text', content: reqStr(r.content, `${field}.rubric.content`, 262_144) };
+      else if (isObject(r) && r.type === 'file') rubric = { type: 'file', file_id: reqStr(r.file_id, `${field}.rubric.file_id`, 128) };
       else throw invalid(`${field}.rubric: must be {type: text, content} or {type: file, file_id}`);
       let maxIterations: number | null = 3;
       const m = v.max_iterations;
@@ -168,7 +165,7 @@ export function clientEvent(v: unknown, field: string): NewEvent {
 /** Validates a send-events body: the list, each event, and the placement rules for system.message. */
 export function clientEvents(body: unknown, opts: { field?: string; allowed?: readonly string[] } = {}): NewEvent[] {
   const field = opts.field ?? 'events';
-  const list = isObj(body) && opts.field === undefined ? body.events : body;
+  const list = isObject(body) && opts.field === undefined ? body.events : body;
   if (!Array.isArray(list) || list.length === 0) throw invalid(`${field}: must be a non-empty list of events`);
   if (list.length > MAX_EVENTS_PER_REQUEST) throw invalid(`${field}: at most ${MAX_EVENTS_PER_REQUEST} events per request`);
   const events = list.map((e, i) => clientEvent(e, `${field}.${i}`));

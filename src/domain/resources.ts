@@ -16,6 +16,7 @@ import type { FileMetadata, Files } from './files.js';
 import { hasPrefix, newId } from './ids.js';
 import type { Session, Sessions } from './sessions.js';
 import { nowIso } from './time.js';
+import { isObject } from './validate.js';
 
 export interface SessionResourcesTable {
   id: string;
@@ -67,10 +68,6 @@ const RESERVED_EXACT = ['/', '/workspace', '/mnt', '/mnt/session', '/mnt/session
 /** Nothing may be mounted on or under these. */
 const RESERVED_TREES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/sys', '/dev', '/boot', '/run', '/mnt/session/outputs', '/mnt/memory'];
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** An absolute, already-normal path outside the system directories, or a 400 saying why not. */
 export function checkMountPath(p: unknown, field: string): string {
   if (typeof p !== 'string' || p.length === 0 || p.length > 1024) throw invalid(`${field}: must be an absolute path of 1-1024 characters`);
@@ -107,7 +104,7 @@ function repoUrl(v: unknown, field: string): { url: string; repo: string } {
 
 function checkout(v: unknown, field: string): Checkout | null {
   if (v === undefined || v === null) return null;
-  if (!isObj(v)) throw invalid(`${field}: must be {type: "branch", name} or {type: "commit", sha}`);
+  if (!isObject(v)) throw invalid(`${field}: must be {type: "branch", name} or {type: "commit", sha}`);
   if (v.type === 'branch') {
     if (typeof v.name !== 'string' || !v.name || v.name.length > 255 || /[\s~^:?*[\\\u0000-\u001f]|\.\.|^-/.test(v.name)) {
       throw invalid(`${field}.name: must be a git branch name`);
@@ -153,7 +150,7 @@ export class SessionResources {
   }
 
   private async parse(input: unknown, field: string, opts: { atCreate: boolean }): Promise<Parsed> {
-    if (!isObj(input)) throw invalid(`${field}: must be an object`);
+    if (!isObject(input)) throw invalid(`${field}: must be an object`);
     const now = nowIso();
     const id = newId('sessionResource');
     if (input.type === 'file') {
@@ -300,7 +297,7 @@ export class SessionResources {
 
   /** Rotates a repository's `authorization_token`, the only thing an update changes. */
   async update(sessionId: string, id: string, input: unknown): Promise<SessionResource> {
-    if (!isObj(input)) throw invalid('body: must be a JSON object');
+    if (!isObject(input)) throw invalid('body: must be a JSON object');
     await this.liveSession(sessionId);
     const { resource } = await this.row(sessionId, id);
     for (const k of Object.keys(input)) if (k !== 'authorization_token') throw invalid(`body.${k}: only authorization_token can be updated`);

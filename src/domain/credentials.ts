@@ -1,6 +1,12 @@
+import type {
+  BetaManagedAgentsCredential,
+  BetaManagedAgentsCredentialValidation,
+  BetaManagedAgentsDeletedCredential,
+} from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
 import { keyset } from '../store/keyset.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import { probeMcp, refreshGrant, type OAuthRefreshConfig, type ProbeResult, type RefreshResult } from '../vault/oauth.js';
 import type { SecretBox } from '../vault/crypto.js';
@@ -8,7 +14,7 @@ import { optStr } from './agent-config.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso, parseIso } from './time.js';
-import { createMetadata, patchMetadata } from './validate.js';
+import { createMetadata, isObject, patchMetadata } from './validate.js';
 import type { Vaults } from './vaults.js';
 import type { Outbound } from '../net/outbound.js';
 
@@ -59,25 +65,13 @@ export interface CredentialSecrets {
   secret_value?: string;
 }
 
-export interface Credential {
-  type: 'vault_credential';
-  id: string;
-  vault_id: string;
+/** A credential as the SDK declares it, with the fields Paddock always sets made required. */
+export interface Credential extends BetaManagedAgentsCredential {
   display_name: string | null;
-  metadata: Record<string, string>;
   auth: CredentialAuth;
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
 }
 
-export interface CredentialValidation {
-  type: 'vault_credential_validation';
-  credential_id: string;
-  vault_id: string;
-  validated_at: string;
-  status: 'valid' | 'invalid' | 'unknown';
-  has_refresh_token: boolean;
+export interface CredentialValidation extends BetaManagedAgentsCredentialValidation {
   mcp_probe: ProbeResult | null;
   refresh: { status: RefreshResult['status'] | 'no_refresh_token'; http_response: RefreshResult['http_response'] } | null;
 }
@@ -121,12 +115,8 @@ const REFRESH_FIELDS = ['client_id', 'refresh_token', 'token_endpoint', 'token_e
 const REFRESH_SOON_MS = 60_000;
 
 // Validation messages name the field and never the value: values here are secrets.
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function obj(v: unknown, field: string): Record<string, unknown> {
-  if (!isObj(v)) throw invalid(`${field}: must be an object`);
+  if (!isObject(v)) throw invalid(`${field}: must be an object`);
   return v;
 }
 
@@ -194,12 +184,13 @@ function networking(v: unknown, field: string): CredentialNetworking {
   if (!Array.isArray(hosts) || hosts.length === 0 || hosts.length > MAX_HOSTS) {
     throw invalid(`${field}.allowed_hosts: must list 1-${MAX_HOSTS} hosts`);
   }
-  hosts.forEach((h, i) => {
+  const allowed_hosts = hosts.map((h, i) => {
     if (typeof h !== 'string' || h.length > 253 || !HOST_RE.test(h)) {
       throw invalid(`${field}.allowed_hosts.${i}: must be a bare host name, an IPv4 address or a *.wildcard`);
     }
+    return h;
   });
-  return { type: 'limited', allowed_hosts: hosts as string[] };
+  return { type: 'limited', allowed_hosts };
 }
 
 /** Create: omitted → both true; a given object → omitted fields false. Update: fields merge. */
@@ -209,9 +200,10 @@ function injectionLocation(v: unknown, field: string, current?: { body: boolean;
   onlyKeys(o, ['body', 'header'], field, 'injection_location');
   const out = { ...(current ?? { body: false, header: false }) };
   for (const k of ['body', 'header'] as const) {
-    if (o[k] === undefined) continue;
-    if (typeof o[k] !== 'boolean') throw invalid(`${field}.${k}: must be a boolean (omit it to leave it unchanged)`);
-    out[k] = o[k] as boolean;
+    const given = o[k];
+    if (given === undefined) continue;
+    if (typeof given !== 'boolean') throw invalid(`${field}.${k}: must be a boolean (omit it to leave it unchanged)`);
+    out[k] = given;
   }
   if (!out.body && !out.header) throw invalid(`${field}: at least one of body and header must be true`);
   return out;
@@ -327,7 +319,7 @@ function duplicate(auth: CredentialAuth): ApiError {
 
 
 function body(v: unknown): Record<string, unknown> {
-  if (!isObj(v)) throw invalid('body: must be a JSON object');
+  if (!isObject(v)) throw invalid('body: must be a JSON object');
   return v;
 }
 
@@ -343,7 +335,7 @@ export class Credentials {
       archiveAll: async (vaultId) => {
         const now = nowIso();
         const rows = await this.db.selectFrom('credentials').select('data').where('vault_id', '=', vaultId).where('archived_at', 'is', null).execute();
-        for (const r of rows) await this.save({ ...(JSON.parse(r.data) as Credential), archived_at: now, updated_at: now }, null);
+        for (const r of rows) await this.save({ ...readJson<Credential>(r.data), archived_at: now, updated_at: now }, null);
       },
       deleteAll: async (vaultId) => {
         await this.db.deleteFrom('credentials').where('vault_id', '=', vaultId).execute();
@@ -386,7 +378,7 @@ export class Credentials {
       created_at: now,
       updated_at: now,
       archived_at: null,
-    };
+    } satisfies BetaManagedAgentsCredential;
     const active = this.db.selectFrom('credentials').where('vault_id', '=', vault.id).where('archived_at', 'is', null);
     if (await active.select('id').where('key', '=', keyOf(auth)).executeTakeFirst()) throw duplicate(auth);
     const { n } = await active.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
@@ -419,7 +411,7 @@ export class Credentials {
     if (!hasPrefix(id, 'credential') || !hasPrefix(vaultId, 'vault')) throw notFound('Credential', id);
     const row = await this.db.selectFrom('credentials').select('data').where('id', '=', id).where('vault_id', '=', vaultId).executeTakeFirst();
     if (!row) throw notFound('Credential', id);
-    return JSON.parse(row.data) as Credential;
+    return readJson<Credential>(row.data);
   }
 
   async update(vaultId: string, id: string, input: unknown): Promise<Credential> {
@@ -443,7 +435,7 @@ export class Credentials {
     return this.save({ ...cur, archived_at: now, updated_at: now }, null);
   }
 
-  async delete(vaultId: string, id: string): Promise<{ id: string; type: 'vault_credential_deleted' }> {
+  async delete(vaultId: string, id: string): Promise<BetaManagedAgentsDeletedCredential> {
     await this.get(vaultId, id);
     await this.db.deleteFrom('credentials').where('id', '=', id).execute();
     return { id, type: 'vault_credential_deleted' };
@@ -457,7 +449,7 @@ export class Credentials {
     let query = this.db.selectFrom('credentials').select('data').where('vault_id', '=', vaultId);
     if (!q.includeArchived) query = query.where('archived_at', 'is', null);
     const rows = await keyset(query, 'id', q).execute();
-    return rows.map((r) => JSON.parse(r.data) as Credential);
+    return rows.map((r) => readJson<Credential>(r.data));
   }
 
   /** Runs the refresh grant and stores what it returns (a rotated refresh token included). */
@@ -507,7 +499,7 @@ export class Credentials {
       has_refresh_token: Boolean(secrets.refresh_token),
       mcp_probe: probe,
       refresh,
-    };
+    } satisfies BetaManagedAgentsCredentialValidation;
   }
 
   /**
@@ -526,7 +518,7 @@ export class Credentials {
         .orderBy('id', 'asc')
         .execute();
       for (const row of rows) {
-        const cred = JSON.parse(row.data) as Credential;
+        const cred = readJson<Credential>(row.data);
         const a = cred.auth;
         if (!row.secret) continue;
         if (a.type === 'environment_variable') {

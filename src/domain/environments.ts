@@ -1,48 +1,41 @@
+import type {
+  BetaCloudConfig,
+  BetaEnvironment,
+  BetaEnvironmentDeleteResponse,
+  BetaPackages,
+  BetaSelfHostedConfig,
+} from '@anthropic-ai/sdk/resources/beta/environments/environments';
 import { keyset } from '../store/keyset.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import { optStr, str } from './agent-config.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
-import { createMetadata, patchMetadata } from './validate.js';
+import { createMetadata, isObject, patchMetadata } from './validate.js';
 
-export type Networking =
-  | { type: 'unrestricted' }
-  | { type: 'limited'; allowed_hosts: string[]; allow_mcp_servers: boolean; allow_package_managers: boolean };
+/** An environment as the SDK declares it, with the fields Paddock always sets made required. */
+export type Networking = BetaCloudConfig['networking'];
 
-export interface Packages {
+export interface Packages extends BetaPackages {
   type: 'packages';
-  apt: string[];
-  cargo: string[];
-  gem: string[];
-  go: string[];
-  npm: string[];
-  pip: string[];
 }
 
-export type EnvironmentConfig = { type: 'cloud'; networking: Networking; packages: Packages } | { type: 'self_hosted' };
+export interface CloudConfig extends BetaCloudConfig {
+  packages: Packages;
+}
 
-export interface Environment {
-  type: 'environment';
-  id: string;
-  name: string;
-  description: string | null;
-  metadata: Record<string, string>;
+export type EnvironmentConfig = CloudConfig | BetaSelfHostedConfig;
+
+export interface Environment extends BetaEnvironment {
   config: EnvironmentConfig;
   scope: 'organization' | 'account';
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
 }
 
 const PACKAGE_MANAGERS = ['apt', 'cargo', 'gem', 'go', 'npm', 'pip'] as const;
 const HOST_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$/;
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function bool(v: unknown, field: string, fallback: boolean): boolean {
   if (v === undefined || v === null) return fallback;
@@ -52,17 +45,18 @@ function bool(v: unknown, field: string, fallback: boolean): boolean {
 
 function networking(v: unknown, current?: Networking): Networking {
   if (v === undefined || v === null) return current ?? { type: 'unrestricted' };
-  if (!isObj(v)) throw invalid('config.networking: must be an object');
+  if (!isObject(v)) throw invalid('config.networking: must be an object');
   if (v.type === 'unrestricted') return { type: 'unrestricted' };
   if (v.type !== 'limited') throw invalid('config.networking.type: must be unrestricted or limited');
   const hosts = v.allowed_hosts ?? [];
   if (!Array.isArray(hosts) || hosts.length > 256) throw invalid('config.networking.allowed_hosts: must be a list of at most 256 hosts');
-  hosts.forEach((h, i) => {
+  const allowed_hosts = hosts.map((h, i) => {
     if (typeof h !== 'string' || !HOST_RE.test(h)) throw invalid(`config.networking.allowed_hosts.${i}: must be a host name, IP address or *.wildcard`);
+    return h;
   });
   return {
     type: 'limited',
-    allowed_hosts: hosts as string[],
+    allowed_hosts,
     allow_mcp_servers: bool(v.allow_mcp_servers, 'config.networking.allow_mcp_servers', false),
     allow_package_managers: bool(v.allow_package_managers, 'config.networking.allow_package_managers', false),
   };
@@ -71,7 +65,7 @@ function networking(v: unknown, current?: Networking): Networking {
 function packages(v: unknown, current?: Packages): Packages {
   const base: Packages = current ?? { type: 'packages', apt: [], cargo: [], gem: [], go: [], npm: [], pip: [] };
   if (v === undefined || v === null) return base;
-  if (!isObj(v)) throw invalid('config.packages: must be an object');
+  if (!isObject(v)) throw invalid('config.packages: must be an object');
   if (v.type !== undefined && v.type !== 'packages') throw invalid('config.packages.type: must be "packages"');
   const out: Packages = { ...base };
   for (const m of PACKAGE_MANAGERS) {
@@ -91,7 +85,7 @@ function config(v: unknown, current?: EnvironmentConfig): EnvironmentConfig {
   if (v === undefined || v === null) {
     return current ?? { type: 'cloud', networking: { type: 'unrestricted' }, packages: packages(undefined) };
   }
-  if (!isObj(v)) throw invalid('config: must be an object');
+  if (!isObject(v)) throw invalid('config: must be an object');
   if (v.type !== 'cloud' && v.type !== 'self_hosted') throw invalid('config.type: must be cloud or self_hosted');
   if (current && current.type !== v.type) {
     throw new ApiError(400, 'invalid_request_error', `config.type cannot change from ${current.type} to ${v.type}`, {
@@ -115,7 +109,7 @@ function scope(v: unknown, current: Environment['scope'] = 'organization'): Envi
 }
 
 function asBody(v: unknown): Record<string, unknown> {
-  if (!isObj(v)) throw invalid('body: must be a JSON object');
+  if (!isObject(v)) throw invalid('body: must be a JSON object');
   return v;
 }
 
@@ -137,7 +131,7 @@ export class Environments {
       created_at: now,
       updated_at: now,
       archived_at: null,
-    };
+    } satisfies BetaEnvironment;
     await this.db
       .insertInto('environments')
       .values({ id: env.id, name: env.name, created_at: now, updated_at: now, archived_at: null, data: JSON.stringify(env) })
@@ -150,7 +144,7 @@ export class Environments {
     if (!hasPrefix(id, 'environment')) throw notFound('Environment', id);
     const row = await this.db.selectFrom('environments').select('data').where('id', '=', id).executeTakeFirst();
     if (!row) throw new ApiError(404, 'not_found_error', `Environment not found: ${id}`, { error_code: 'environment_not_found' });
-    return JSON.parse(row.data) as Environment;
+    return readJson<Environment>(row.data);
   }
 
   async update(id: string, input: unknown): Promise<Environment> {
@@ -184,7 +178,7 @@ export class Environments {
     return next;
   }
 
-  async delete(id: string): Promise<{ id: string; type: 'environment_deleted' }> {
+  async delete(id: string): Promise<BetaEnvironmentDeleteResponse> {
     await this.get(id);
     // As the API documents: an environment can be deleted only when no session references it
     // (archived ones included), so no session is left pointing at nothing.
@@ -200,7 +194,7 @@ export class Environments {
     let query = this.db.selectFrom('environments').select('data');
     if (!q.includeArchived) query = query.where('archived_at', 'is', null);
     const rows = await keyset(query, 'id', q).execute();
-    return rows.map((r) => JSON.parse(r.data) as Environment);
+    return rows.map((r) => readJson<Environment>(r.data));
   }
 }
 

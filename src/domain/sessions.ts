@@ -1,5 +1,12 @@
+import type { BetaManagedAgentsSessionResource } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
+import type {
+  BetaManagedAgentsDeletedSession,
+  BetaManagedAgentsSession,
+  BetaManagedAgentsSessionAgent,
+} from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import { keyset } from '../store/keyset.js';
 import { sql, type Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { SessionBus } from '../fanout/bus.js';
 import type { Database } from '../store/schema.js';
 import { checkMcpReferences, mapAgentRefs, optStr, resolveMcpServers, resolveModel, resolveSkills, resolveTools } from './agent-config.js';
@@ -7,15 +14,18 @@ import type { Agent, Agents } from './agents.js';
 import type { Environments } from './environments.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { clientEvents } from './event-params.js';
-import type { EventLog, NewEvent, SessionEvent } from './event-log.js';
+import type { EventLog, SessionEvent } from './event-log.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
-import { createMetadata, patchMetadata } from './validate.js';
+import { createMetadata, isOneOf, patchMetadata } from './validate.js';
 
 export type SessionStatus = 'idle' | 'running' | 'rescheduling' | 'terminated';
 
-/** The agent as the session froze it at creation (SessionAgent on the wire). */
-export type SessionAgent = Omit<Agent, 'created_at' | 'updated_at' | 'archived_at' | 'metadata'>;
+/** An agent version without its record-keeping fields: what a session freezes of it. */
+type AgentSnapshot = Omit<Agent, 'created_at' | 'updated_at' | 'archived_at' | 'metadata'>;
+
+/** The agent as the session froze it at creation, its multiagent roster expanded into thread agents. */
+export type SessionAgent = BetaManagedAgentsSessionAgent;
 
 export interface SessionUsage {
   input_tokens: number;
@@ -25,24 +35,12 @@ export interface SessionUsage {
   server_tool_use?: { web_fetch_requests: number; web_search_requests: number } | null;
 }
 
-export interface Session {
-  type: 'session';
-  id: string;
-  title: string | null;
+/** A session as the SDK declares it, with the fields Paddock always sets made required. */
+export interface Session extends BetaManagedAgentsSession {
   status: SessionStatus;
-  agent: SessionAgent;
-  environment_id: string;
-  metadata: Record<string, string>;
-  vault_ids: string[];
-  resources: Record<string, unknown>[];
   deployment_id: string | null;
-  budget: Record<string, unknown> | null;
-  outcome_evaluations: Record<string, unknown>[];
   stats: { active_seconds: number; duration_seconds: number };
   usage: SessionUsage;
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
 }
 
 export interface SessionListQuery {
@@ -67,11 +65,17 @@ export interface SessionHooks {
   retire(sessionId: string, reason: 'archived' | 'deleted'): Promise<void>;
 }
 
+const SESSION_STATUSES: readonly SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
+
+function isStringList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function snapshot(a: Agent): SessionAgent {
+function snapshot(a: Agent): AgentSnapshot {
   const { created_at, updated_at, archived_at, metadata, ...rest } = a;
   return rest;
 }
@@ -86,10 +90,9 @@ const EMPTY_USAGE: SessionUsage = {
 export class Sessions {
   hooks: SessionHooks = { wake: () => {}, retire: async () => {} };
   /** Resource handling (mounts, files, repositories) is plugged in by the resources module. */
-  resolveResources: (input: unknown, sessionId: string) => Promise<Record<string, unknown>[]> = async (input) => {
+  resolveResources: (input: unknown, sessionId: string) => Promise<BetaManagedAgentsSessionResource[]> = async (input) => {
     if (input === undefined || input === null) return [];
-    if (!Array.isArray(input)) throw invalid('resources: must be a list');
-    return input as Record<string, unknown>[];
+    throw invalid('resources: this server has no resource support');
   };
   checkVaults: (ids: string[]) => Promise<void> = async () => {};
 
@@ -102,16 +105,15 @@ export class Sessions {
   ) {}
 
   /** The snapshot names each agent of its multiagent config as a full thread-agent snapshot (SessionMultiagent). */
-  private async withThreadAgents(a: SessionAgent): Promise<SessionAgent> {
+  private async withThreadAgents(a: AgentSnapshot): Promise<SessionAgent> {
     const multiagent = await mapAgentRefs(a.multiagent, async (ref) => {
-      const pinned = ref as { id: string; version: number };
-      const { multiagent: _, ...thread } = snapshot(await this.agents.get(pinned.id, pinned.version));
+      const { multiagent: _, ...thread } = snapshot(await this.agents.get(ref.id, ref.version));
       return thread;
     });
     return { ...a, multiagent };
   }
 
-  private async resolveAgent(input: unknown): Promise<SessionAgent> {
+  private async resolveAgent(input: unknown): Promise<AgentSnapshot> {
     if (typeof input === 'string') {
       const a = await this.agents.get(input);
       return snapshot(checkLive(a));
@@ -122,8 +124,8 @@ export class Sessions {
     let version: number | undefined;
     if (input.version !== undefined && input.version !== null) {
       const v = typeof input.version === 'string' && /^\d+$/.test(input.version) ? Number(input.version) : input.version;
-      if (!Number.isInteger(v) || (v as number) < 1) throw invalid('agent.version: must be a positive integer');
-      version = v as number;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalid('agent.version: must be a positive integer');
+      version = v;
     }
     const base = snapshot(checkLive(await this.agents.get(input.id, version)));
     if (input.type === 'agent') return base;
@@ -151,10 +153,10 @@ export class Sessions {
       throw new ApiError(400, 'invalid_request_error', `Environment ${env.id} is archived`, { error_code: 'environment_archived' });
     }
     const vaultIds = input.vault_ids ?? [];
-    if (!Array.isArray(vaultIds) || vaultIds.some((v) => typeof v !== 'string') || vaultIds.length > 50) {
+    if (!isStringList(vaultIds) || vaultIds.length > 50) {
       throw invalid('vault_ids: must be a list of at most 50 vault ids');
     }
-    await this.checkVaults(vaultIds as string[]);
+    await this.checkVaults(vaultIds);
     const initial =
       input.initial_events === undefined || input.initial_events === null
         ? []
@@ -175,7 +177,7 @@ export class Sessions {
       agent,
       environment_id: env.id,
       metadata: createMetadata(input.metadata),
-      vault_ids: vaultIds as string[],
+      vault_ids: vaultIds,
       resources: await this.resolveResources(input.resources, id),
       deployment_id: null,
       budget: null,
@@ -185,7 +187,7 @@ export class Sessions {
       created_at: now,
       updated_at: now,
       archived_at: null,
-    };
+    } satisfies BetaManagedAgentsSession;
     await this.db
       .insertInto('sessions')
       .values({
@@ -215,8 +217,8 @@ export class Sessions {
   }
 
   private fromRow(row: { data: string; status: string; updated_at: string; archived_at: string | null }): Session {
-    const s = JSON.parse(row.data) as Session;
-    s.status = row.status as SessionStatus;
+    const s = readJson<Session>(row.data);
+    s.status = isOneOf(SESSION_STATUSES, row.status) ? row.status : s.status;
     s.updated_at = row.updated_at;
     s.archived_at = row.archived_at;
     s.stats.duration_seconds = Math.max(0, (Date.now() - Date.parse(s.created_at)) / 1000);
@@ -275,7 +277,7 @@ export class Sessions {
     return this.get(id);
   }
 
-  async delete(id: string): Promise<{ id: string; type: 'session_deleted' }> {
+  async delete(id: string): Promise<BetaManagedAgentsDeletedSession> {
     await this.get(id);
     await this.hooks.retire(id, 'deleted');
     await this.db.transaction().execute(async (trx) => {
@@ -309,7 +311,7 @@ export class Sessions {
   /** The session's latest idle says `requires_action`: it waits on tool results or confirmations. */
   private async waitsForClient(id: string): Promise<boolean> {
     const [last] = await this.log.list(id, { types: ['session.status_idle'], order: 'desc', limit: 1 });
-    return (last?.event.stop_reason as { type?: string } | undefined)?.type === 'requires_action';
+    return last?.event.type === 'session.status_idle' && last.event.stop_reason.type === 'requires_action';
   }
 
   /** Validates and appends client events, then wakes the runtime. */
@@ -323,7 +325,7 @@ export class Sessions {
         `system.message cannot be sent while session ${id} is idle with stop_reason requires_action; send the user.custom_tool_result or user.tool_confirmation events it waits for first`,
       );
     }
-    const stored = await this.log.append(id, events as NewEvent[]);
+    const stored = await this.log.append(id, events);
     this.hooks.wake(id);
     return stored;
   }

@@ -30,20 +30,33 @@ export function parse<T extends TSchema>(schema: T, value: unknown, root = 'body
   throw invalid(`${path}: ${first?.message ?? 'invalid value'}`);
 }
 
+/** A JSON object (not an array, not null): what a request body or a nested field must be. */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** True when `v` is one of `values`: narrows an unknown input to a literal union. */
+export function isOneOf<T>(values: readonly T[], v: unknown): v is T {
+  return values.some((x) => x === v);
+}
+
 /** Metadata bag limits (wire-contract §0.8). */
 export const METADATA_LIMITS = { pairs: 16, key: 64, value: 512 };
 
-export function checkMetadata(meta: unknown, field = 'metadata', allowNull = false): Record<string, string | null> {
-  if (meta === undefined || meta === null) return {};
-  if (typeof meta !== 'object' || Array.isArray(meta)) throw invalid(`${field}: must be an object of strings`);
-  const entries = Object.entries(meta as Record<string, unknown>);
-  for (const [k, v] of entries) {
+/** A metadata bag's entries, keys checked and each value read by `value` (`field` names it). */
+function metadataEntries<V>(meta: unknown, field: string, value: (v: unknown, field: string) => V): Array<[string, V]> {
+  if (meta === undefined || meta === null) return [];
+  if (!isObject(meta)) throw invalid(`${field}: must be an object of strings`);
+  return Object.entries(meta).map(([k, v]): [string, V] => {
     if (k.length === 0 || k.length > METADATA_LIMITS.key) throw invalid(`${field}: keys must be 1-${METADATA_LIMITS.key} characters`);
-    if (v === null && allowNull) continue;
-    if (typeof v !== 'string') throw invalid(`${field}.${k}: must be a string`);
-    if (v.length > METADATA_LIMITS.value) throw invalid(`${field}.${k}: at most ${METADATA_LIMITS.value} characters`);
-  }
-  return meta as Record<string, string | null>;
+    return [k, value(v, `${field}.${k}`)];
+  });
+}
+
+function metadataValue(v: unknown, field: string): string {
+  if (typeof v !== 'string') throw invalid(`${field}: must be a string`);
+  if (v.length > METADATA_LIMITS.value) throw invalid(`${field}: at most ${METADATA_LIMITS.value} characters`);
+  return v;
 }
 
 /** Applies a metadata patch: strings upsert, null (and optionally "") delete, omitted keys stay. */
@@ -54,9 +67,8 @@ export function patchMetadata(
 ): Record<string, string> {
   if (patch === undefined) return current;
   if (patch === null) return {};
-  const p = checkMetadata(patch, 'metadata', true);
   const next = { ...current };
-  for (const [k, v] of Object.entries(p)) {
+  for (const [k, v] of metadataEntries(patch, 'metadata', (v, f) => (v === null ? null : metadataValue(v, f)))) {
     if (v === null || (opts.emptyDeletes && v === '')) delete next[k];
     else next[k] = v;
   }
@@ -65,7 +77,7 @@ export function patchMetadata(
 }
 
 export function createMetadata(meta: unknown): Record<string, string> {
-  const m = checkMetadata(meta);
-  if (Object.keys(m).length > METADATA_LIMITS.pairs) throw invalid(`metadata: at most ${METADATA_LIMITS.pairs} pairs`);
-  return m as Record<string, string>;
+  const entries = metadataEntries(meta, 'metadata', metadataValue);
+  if (entries.length > METADATA_LIMITS.pairs) throw invalid(`metadata: at most ${METADATA_LIMITS.pairs} pairs`);
+  return Object.fromEntries(entries);
 }

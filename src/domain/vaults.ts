@@ -1,11 +1,13 @@
+import type { BetaManagedAgentsDeletedVault, BetaManagedAgentsVault } from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
 import { keyset } from '../store/keyset.js';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import { str } from './agent-config.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
-import { createMetadata, patchMetadata } from './validate.js';
+import { createMetadata, isObject, patchMetadata } from './validate.js';
 
 export interface VaultsTable {
   id: string;
@@ -21,16 +23,8 @@ declare module '../store/schema.js' {
   }
 }
 
-/** Vault on the wire (wire-contract §8). */
-export interface Vault {
-  type: 'vault';
-  id: string;
-  display_name: string;
-  metadata: Record<string, string>;
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
-}
+/** Vault on the wire (wire-contract §8), exactly as the SDK declares it. */
+export type Vault = BetaManagedAgentsVault;
 
 /** What archiving or deleting a vault does to its credentials; provided by the credentials module. */
 export interface VaultCredentialHooks {
@@ -39,8 +33,8 @@ export interface VaultCredentialHooks {
 }
 
 function body(v: unknown): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('body: must be a JSON object');
-  return v as Record<string, unknown>;
+  if (!isObject(v)) throw invalid('body: must be a JSON object');
+  return v;
 }
 
 export class Vaults {
@@ -71,7 +65,7 @@ export class Vaults {
     if (!hasPrefix(id, 'vault')) throw notFound('Vault', id);
     const row = await this.db.selectFrom('vaults').select('data').where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound('Vault', id);
-    return JSON.parse(row.data) as Vault;
+    return readJson<Vault>(row.data);
   }
 
   /** A vault that credentials may be added to and sessions may use. */
@@ -111,7 +105,7 @@ export class Vaults {
     return this.save({ ...cur, archived_at: now, updated_at: now });
   }
 
-  async delete(id: string): Promise<{ id: string; type: 'vault_deleted' }> {
+  async delete(id: string): Promise<BetaManagedAgentsDeletedVault> {
     await this.get(id);
     await this.credentialHooks.deleteAll(id);
     await this.db.deleteFrom('vaults').where('id', '=', id).execute();
@@ -122,7 +116,7 @@ export class Vaults {
     let query = this.db.selectFrom('vaults').select('data');
     if (!q.includeArchived) query = query.where('archived_at', 'is', null);
     const rows = await keyset(query, 'id', q).execute();
-    return rows.map((r) => JSON.parse(r.data) as Vault);
+    return rows.map((r) => readJson<Vault>(r.data));
   }
 
   /** Session create: every vault must exist and be live; the order is kept (first match wins). */

@@ -54,9 +54,10 @@ function networkingOf(call: ToolCall): Networking {
 }
 
 function toolConfig(session: Session, name: string): Record<string, unknown> | undefined {
-  for (const t of session.agent.tools as Array<Record<string, unknown>>) {
-    if (t.type !== 'agent_toolset_20260401' || !Array.isArray(t.configs)) continue;
-    return (t.configs as Array<Record<string, unknown>>).find((c) => c.name === name);
+  for (const t of session.agent.tools) {
+    if (t.type !== 'agent_toolset_20260401') continue;
+    const config = t.configs.find((c) => c.name === name);
+    return config && { ...config };
   }
   return undefined;
 }

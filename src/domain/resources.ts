@@ -251,14 +251,20 @@ export class SessionResources {
     return s;
   }
 
-  /** Keeps the session object's `resources` (what sessions.retrieve shows) in step with the table. */
+  /**
+   * Keeps the session object's `resources` (what sessions.retrieve shows) in step with the table.
+   * The rows are read under the session's patch lock: of two changes racing, the one that writes
+   * the session last has read the rows after both were made.
+   */
   private async syncSession(sessionId: string): Promise<void> {
-    const all = await this.rows(sessionId);
-    await this.sessions.patch(sessionId, (s) => ({ ...s, resources: all.map((r) => wire(readJson<StoredResource>(r.data))) }));
+    await this.sessions.patch(sessionId, async (s, trx) => {
+      const all = await this.rows(sessionId, trx);
+      return { ...s, resources: all.map((r) => wire(readJson<StoredResource>(r.data))) };
+    });
   }
 
-  private rows(sessionId: string) {
-    return this.db.selectFrom('session_resources').select(['id', 'data', 'secret']).where('session_id', '=', sessionId).orderBy('id', 'asc').execute();
+  private rows(sessionId: string, db: Kysely<Database> = this.db) {
+    return db.selectFrom('session_resources').select(['id', 'data', 'secret']).where('session_id', '=', sessionId).orderBy('id', 'asc').execute();
   }
 
   async add(sessionId: string, input: unknown): Promise<SessionResource> {

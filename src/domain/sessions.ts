@@ -225,13 +225,32 @@ export class Sessions {
     return s;
   }
 
-  /** Rewrites the stored session object; `fn` gets the current one and returns the next. */
-  async patch(id: string, fn: (s: Session) => Session | Promise<Session>): Promise<Session> {
-    const cur = await this.get(id);
-    const next = await fn(structuredClone(cur));
-    next.updated_at = nowIso();
-    await this.db.updateTable('sessions').set({ data: JSON.stringify(next), updated_at: next.updated_at }).where('id', '=', id).execute();
-    return { ...next, status: cur.status };
+  /**
+   * Rewrites the stored session object; `fn` gets the current one and returns the next. Several
+   * writers change different parts of it (the HTTP update, the runner's usage totals, resource
+   * changes), on one node or many: the read, `fn` and the write happen in one transaction under
+   * the session row's write lock, so none of them writes back a copy that misses another's change.
+   * `fn` runs inside that transaction: anything it reads must go through `trx` (SQLite has one
+   * connection, which the transaction holds; a query beside it would wait forever).
+   */
+  async patch(id: string, fn: (s: Session, trx: Kysely<Database>) => Session | Promise<Session>): Promise<Session> {
+    if (!hasPrefix(id, 'session')) throw notFound('Session', id);
+    return this.db.transaction().execute(async (trx) => {
+      const now = nowIso();
+      // Writing first takes the row lock before the read (Postgres), and starts the transaction
+      // as a writer (SQLite), as EventLog.append does; a concurrent patch waits here.
+      const row = await trx
+        .updateTable('sessions')
+        .set({ updated_at: now })
+        .where('id', '=', id)
+        .returning(['data', 'status', 'updated_at', 'archived_at'])
+        .executeTakeFirst();
+      if (!row) throw notFound('Session', id);
+      const next = await fn(this.fromRow(row), trx);
+      next.updated_at = now;
+      await trx.updateTable('sessions').set({ data: JSON.stringify(next) }).where('id', '=', id).execute();
+      return { ...next, status: row.status as SessionStatus };
+    });
   }
 
   async update(id: string, input: unknown): Promise<Session> {
@@ -254,7 +273,7 @@ export class Sessions {
       }
       if (input.agent !== undefined && input.agent !== null) {
         if (!isObj(input.agent)) throw invalid('agent: must be an object');
-        if (cur.status === 'running') throw new ApiError(409, 'conflict_error', `Session ${id} is running; update its agent while it is idle`);
+        if (s.status === 'running') throw new ApiError(409, 'conflict_error', `Session ${id} is running; update its agent while it is idle`);
         const a = { ...s.agent };
         if (input.agent.tools !== undefined) a.tools = resolveTools(input.agent.tools, 'agent.tools');
         if (input.agent.mcp_servers !== undefined) a.mcp_servers = resolveMcpServers(input.agent.mcp_servers, 'agent.mcp_servers');

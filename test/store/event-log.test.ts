@@ -68,6 +68,38 @@ describe.each(DIALECTS)('event log on %s', (dialect) => {
     expect(notified).toEqual([2, 3]);
   });
 
+  it('a repeated step changes nothing, not even the status its events would set; a step key is per session', async () => {
+    const n = node(h.store);
+    const a = await newSession(n);
+    const b = await newSession(n);
+    const first = await n.events.append(a, [{ type: 'agent.message', content: [] }], { dedupeKey: 'mre:1' });
+    const repeat = await n.events.append(a, [{ type: 'agent.message', content: [] }, { type: 'session.status_running' }], { dedupeKey: 'mre:1' });
+    expect(repeat).toEqual(first);
+    expect((await n.sessions.get(a)).status).toBe('idle');
+    expect(await n.events.lastSeq(a)).toBe(1);
+    const other = await n.events.append(b, [{ type: 'agent.message', content: [] }], { dedupeKey: 'mre:1' });
+    expect(other[0].id).not.toBe(first[0].id);
+    expect((await n.events.all(b)).map((e) => e.event.id)).toEqual([other[0].id]);
+  });
+
+  it('tails the log after any seq, a page at a time: the pages join up to the rest of the log', async () => {
+    const n = node(h.store);
+    const id = await newSession(n);
+    for (let i = 0; i < 4; i++) await n.events.append(id, [{ type: 'agent.message', content: [] }, { type: 'agent.thinking' }]);
+    for (const from of [0, 3, 8]) {
+      const seqs: number[] = [];
+      // Bounded: a tail that failed to move on must end the test, not loop.
+      for (let pages = 0, after = from; pages < 5; pages++) {
+        const page = await n.events.after(id, after, 3);
+        if (page.length === 0) break;
+        expect(page.length).toBeLessThanOrEqual(3);
+        seqs.push(...page.map((e) => e.seq));
+        after = page.at(-1)!.seq;
+      }
+      expect(seqs).toEqual(Array.from({ length: 8 - from }, (_, i) => from + i + 1));
+    }
+  });
+
   it('gives concurrent appends from many writers (a connection each on Postgres) strictly increasing seqs with no gap or duplicate', async () => {
     const writers = await Promise.all(Array.from({ length: 5 }, async () => node(await h.connect())));
     const id = await newSession(writers[0]);

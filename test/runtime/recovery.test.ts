@@ -134,7 +134,8 @@ describe('recovery after kill -9', () => {
     model.enqueue({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'echo ran >> /workspace/witness.txt; sleep 5' } }] });
     model.enqueue({ content: [{ type: 'text', text: 'noted' }] });
     await say(p.client, sid, 'append a line');
-    const witness = path.join(dataDir, 'sandboxes', sid, 'workspace', 'witness.txt');
+    // The session's disk is a volume mounted at <session dir>/volume while its sandbox runs.
+    const witness = path.join(dataDir, 'sandboxes', sid, 'volume', 'workspace', 'witness.txt');
     await until(() => existsSync(witness) && readFileSync(witness, 'utf8').length > 0, 'the bash call to write its line');
     const requestsBefore = model.requests.length;
     await restart();

@@ -84,7 +84,7 @@ describe('what a session owes', () => {
     const start = log.add('span.model_request_start');
     log.user('second, sent mid-request');
     log.add('agent.message', say('answer to first'));
-    log.add('span.model_request_end', { model_request_start_id: start, is_error: false });
+    log.add('span.model_request_end', { model_request_start_id: start, is_error: false, model_usage: { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } });
     expect(log.state().owed).toEqual({ kind: 'open_request' });
     log.add('span.model_request_start');
     const s = log.state();

@@ -1,3 +1,16 @@
+import type {
+  AgentRefInputT,
+  BuiltinConfigInput,
+  DelegationInput,
+  ExecutionIdentityInput,
+  McpServerInput,
+  ModelInput,
+  MultiagentInput,
+  SkillInput,
+  ToolDefaultsInput,
+  ToolFilterInput,
+  ToolInput,
+} from '../http/schemas/agents.js';
 import { invalid } from './errors.js';
 
 /**
@@ -27,10 +40,6 @@ export interface Skill {
   version: string;
 }
 export type Tool = Record<string, unknown> & { type: string };
-/** A model as requests give it: an id, or a config (src/http/schemas/agents.ts). */
-export type ModelInput =
-  | string
-  | { id: string; effort?: string | { type: string } | null; inference_geo?: string | null; speed?: 'standard' | 'fast' | null };
 
 export const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'] as const;
 const MAX_TOOLS = 256;
@@ -53,26 +62,25 @@ export function resolveModel(input: ModelInput): ModelConfig {
   return out;
 }
 
-function resolvePolicy(v: Obj | null | undefined, fallback: PermissionPolicy): PermissionPolicy {
-  return v === undefined || v === null ? fallback : { type: v.type as PermissionPolicy['type'] };
+function resolvePolicy(v: PermissionPolicy | null | undefined, fallback: PermissionPolicy): PermissionPolicy {
+  return v === undefined || v === null ? fallback : { type: v.type };
 }
 
-function urlSourceFilter(v: unknown): Obj | null {
+function urlSourceFilter(v: ToolFilterInput | null | undefined): Obj | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return { type: v };
-  const f = v as { type: string; tools?: Obj[] };
-  if (f.type !== 'only' && f.type !== 'except') return { type: f.type };
-  return { type: f.type, tools: (f.tools ?? []).map((t) => ({ type: 'tool_reference', name: t.name })) };
+  if (v.type !== 'only' && v.type !== 'except') return { type: v.type };
+  return { type: v.type, tools: v.tools.map((t) => ({ type: 'tool_reference', name: t.name })) };
 }
 
-function resolveBuiltinConfig(c: Obj, field: string, defaults: { enabled: boolean; permission_policy: PermissionPolicy }): Tool {
-  const name = c.name as BuiltinToolName;
+function resolveBuiltinConfig(c: BuiltinConfigInput, field: string, defaults: { enabled: boolean; permission_policy: PermissionPolicy }): Tool {
+  const name = c.name;
   if (c.type !== undefined && c.type !== name) throw invalid(`${field}.type: must equal name`);
   const out: Tool = {
     type: name,
     name,
-    enabled: (c.enabled as boolean | null | undefined) ?? defaults.enabled,
-    permission_policy: resolvePolicy(c.permission_policy as Obj | null | undefined, defaults.permission_policy),
+    enabled: c.enabled ?? defaults.enabled,
+    permission_policy: resolvePolicy(c.permission_policy, defaults.permission_policy),
   };
   if (name === 'web_fetch' || name === 'web_search') {
     if (c.allowed_domains && c.blocked_domains) throw invalid(`${field}: allowed_domains and blocked_domains are mutually exclusive`);
@@ -80,7 +88,7 @@ function resolveBuiltinConfig(c: Obj, field: string, defaults: { enabled: boolea
     if (c.blocked_domains) out.blocked_domains = c.blocked_domains;
   }
   if (name === 'web_fetch') {
-    const us = c.url_sources as Obj | null | undefined;
+    const us = c.url_sources;
     out.url_sources =
       us === undefined || us === null
         ? null
@@ -95,50 +103,47 @@ function resolveBuiltinConfig(c: Obj, field: string, defaults: { enabled: boolea
   return out;
 }
 
-function resolveDefaultConfig(v: unknown, fallbackPolicy: PermissionPolicy) {
-  const d = (v ?? {}) as Obj;
+function resolveDefaultConfig(d: ToolDefaultsInput | null | undefined, fallbackPolicy: PermissionPolicy) {
   return {
-    enabled: (d.enabled as boolean | null | undefined) ?? true,
-    permission_policy: resolvePolicy(d.permission_policy as Obj | null | undefined, fallbackPolicy),
+    enabled: d?.enabled ?? true,
+    permission_policy: resolvePolicy(d?.permission_policy, fallbackPolicy),
   };
 }
 
-function resolveAgentToolset(t: Obj, field: string): Tool {
+function resolveAgentToolset(t: Extract<ToolInput, { type: 'agent_toolset_20260401' }>, field: string): Tool {
   const default_config = resolveDefaultConfig(t.default_config, { type: 'always_allow' });
   const given = new Map<string, Tool>();
-  ((t.configs as Obj[] | undefined) ?? []).forEach((c, i) => {
-    const r = resolveBuiltinConfig(c, `${field}.configs.${i}`, default_config);
-    if (given.has(r.name as string)) throw invalid(`${field}.configs.${i}.name: duplicate config for ${r.name}`);
-    given.set(r.name as string, r);
+  (t.configs ?? []).forEach((c, i) => {
+    if (given.has(c.name)) throw invalid(`${field}.configs.${i}.name: duplicate config for ${c.name}`);
+    given.set(c.name, resolveBuiltinConfig(c, `${field}.configs.${i}`, default_config));
   });
   const configs = BUILTIN_TOOLS.map((name) => given.get(name) ?? resolveBuiltinConfig({ name }, field, default_config));
   return { type: 'agent_toolset_20260401', default_config, configs };
 }
 
-function resolveMcpToolset(t: Obj, field: string): Tool {
+function resolveMcpToolset(t: Extract<ToolInput, { type: 'mcp_toolset' }>, field: string): Tool {
   // MCP tools reach outside systems, so by default each call asks first.
   const default_config = resolveDefaultConfig(t.default_config, { type: 'always_ask' });
   const seen = new Set<string>();
-  const configs = ((t.configs as Obj[] | undefined) ?? []).map((c, i) => {
-    const name = c.name as string;
-    if (seen.has(name)) throw invalid(`${field}.configs.${i}.name: duplicate config for ${name}`);
-    seen.add(name);
+  const configs = (t.configs ?? []).map((c, i) => {
+    if (seen.has(c.name)) throw invalid(`${field}.configs.${i}.name: duplicate config for ${c.name}`);
+    seen.add(c.name);
     return {
-      name,
-      enabled: (c.enabled as boolean | null | undefined) ?? default_config.enabled,
-      permission_policy: resolvePolicy(c.permission_policy as Obj | null | undefined, default_config.permission_policy),
+      name: c.name,
+      enabled: c.enabled ?? default_config.enabled,
+      permission_policy: resolvePolicy(c.permission_policy, default_config.permission_policy),
     };
   });
   return { type: 'mcp_toolset', mcp_server_name: t.mcp_server_name, default_config, configs };
 }
 
-export function resolveTools(input: Obj[] | null | undefined, field = 'tools'): Tool[] {
+export function resolveTools(input: ToolInput[] | null | undefined, field = 'tools'): Tool[] {
   if (input === undefined || input === null) return [];
   let count = 0;
   const customNames = new Set<string>();
   const mcpToolsets = new Set<string>();
   let toolsets = 0;
-  const out = input.map((t, i) => {
+  const out = input.map((t, i): Tool => {
     const f = `${field}.${i}`;
     switch (t.type) {
       case 'agent_toolset_20260401': {
@@ -147,18 +152,16 @@ export function resolveTools(input: Obj[] | null | undefined, field = 'tools'): 
         return resolveAgentToolset(t, f);
       }
       case 'mcp_toolset': {
-        const r = resolveMcpToolset(t, f);
-        if (mcpToolsets.has(r.mcp_server_name as string)) throw invalid(`${f}.mcp_server_name: ${r.mcp_server_name} has more than one mcp_toolset`);
-        mcpToolsets.add(r.mcp_server_name as string);
+        if (mcpToolsets.has(t.mcp_server_name)) throw invalid(`${f}.mcp_server_name: ${t.mcp_server_name} has more than one mcp_toolset`);
+        mcpToolsets.add(t.mcp_server_name);
         count += 1;
-        return r;
+        return resolveMcpToolset(t, f);
       }
-      default: {
-        const name = t.name as string;
-        if (customNames.has(name) || BUILTIN_TOOLS.includes(name as BuiltinToolName)) throw invalid(`${f}.name: tool name ${name} is already in use`);
-        customNames.add(name);
+      case 'custom': {
+        if (customNames.has(t.name) || (BUILTIN_TOOLS as readonly string[]).includes(t.name)) throw invalid(`${f}.name: tool name ${t.name} is already in use`);
+        customNames.add(t.name);
         count += 1;
-        return { type: 'custom', name, description: t.description, input_schema: t.input_schema };
+        return { type: 'custom', name: t.name, description: t.description, input_schema: t.input_schema };
       }
     }
   });
@@ -166,7 +169,7 @@ export function resolveTools(input: Obj[] | null | undefined, field = 'tools'): 
   return out;
 }
 
-export function resolveMcpServers(input: McpServer[] | null | undefined, field = 'mcp_servers'): McpServer[] {
+export function resolveMcpServers(input: McpServerInput[] | null | undefined, field = 'mcp_servers'): McpServer[] {
   if (input === undefined || input === null) return [];
   const names = new Set<string>();
   return input.map((s, i) => {
@@ -191,7 +194,7 @@ export function checkMcpReferences(tools: Tool[], servers: McpServer[], field = 
   }
 }
 
-export function resolveSkills(input: Array<{ type: Skill['type']; skill_id: string; version?: string | null }> | null | undefined, field = 'skills'): Skill[] {
+export function resolveSkills(input: SkillInput[] | null | undefined, field = 'skills'): Skill[] {
   if (input === undefined || input === null) return [];
   const seen = new Set<string>();
   return input.map((s, i) => {
@@ -201,7 +204,7 @@ export function resolveSkills(input: Array<{ type: Skill['type']; skill_id: stri
   });
 }
 
-export function resolveExecutionIdentity(input: Obj | null | undefined): Obj {
+export function resolveExecutionIdentity(input: ExecutionIdentityInput | null | undefined): Obj {
   if (input === undefined || input === null || input.type === 'service_account') return { type: 'service_account' };
   return { type: 'aws_role', role_arn: input.role_arn };
 }
@@ -213,31 +216,27 @@ export function resolveExecutionIdentity(input: Obj | null | undefined): Obj {
  */
 export type AgentRefInput = { type: 'agent'; id: string; version?: number } | { type: 'self' };
 
-function agentRef(v: unknown): AgentRefInput | { type: 'advisor'; model: string } {
-  if (typeof v === 'string') return { type: 'agent', id: v };
-  const r = v as Obj;
-  if (r.type === 'self') return { type: 'self' };
-  if (r.type === 'advisor') return { type: 'advisor', model: r.model as string };
-  if (r.version === undefined || r.version === null) return { type: 'agent', id: r.id as string };
-  return { type: 'agent', id: r.id as string, version: Number(r.version) };
+function agentRef(r: AgentRefInputT): AgentRefInput | { type: 'advisor'; model: string } {
+  if (typeof r === 'string') return { type: 'agent', id: r };
+  if (r.type !== 'agent') return r;
+  if (r.version === undefined || r.version === null) return { type: 'agent', id: r.id };
+  return { type: 'agent', id: r.id, version: Number(r.version) };
 }
 
 /** `subagents` / `workflows` of multiagent_20261001: null or absent takes the enabled default. */
-function delegation(v: unknown): Obj {
-  if (v === undefined || v === null) return { type: 'enabled', inline_agents: { type: 'enabled' }, predefined_agents: [] };
-  const d = v as Obj;
+function delegation(d: DelegationInput | null | undefined): Obj {
+  if (d === undefined || d === null) return { type: 'enabled', inline_agents: { type: 'enabled' }, predefined_agents: [] };
   if (d.type === 'disabled') return { type: 'disabled' };
-  const inline = (d.inline_agents ?? { type: 'enabled' }) as Obj;
-  return { type: 'enabled', inline_agents: { type: inline.type }, predefined_agents: ((d.predefined_agents ?? []) as unknown[]).map(agentRef) };
+  return { type: 'enabled', inline_agents: { type: d.inline_agents?.type ?? 'enabled' }, predefined_agents: (d.predefined_agents ?? []).map(agentRef) };
 }
 
-export function resolveMultiagent(input: Obj | null | undefined): Obj | null {
+export function resolveMultiagent(input: MultiagentInput | null | undefined): Obj | null {
   if (input === undefined || input === null) return null;
-  if (input.type === 'coordinator') return { type: 'coordinator', agents: (input.agents as unknown[]).map(agentRef) };
-  const adv = (input.advisor ?? { type: 'disabled' }) as Obj;
+  if (input.type === 'coordinator') return { type: 'coordinator', agents: input.agents.map(agentRef) };
+  const adv = input.advisor;
   return {
     type: 'multiagent_20261001',
-    advisor: adv.type === 'enabled' ? { type: 'enabled', model: adv.model } : { type: 'disabled' },
+    advisor: adv?.type === 'enabled' ? { type: 'enabled', model: adv.model } : { type: 'disabled' },
     subagents: delegation(input.subagents),
     workflows: delegation(input.workflows),
   };

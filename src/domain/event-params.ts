@@ -1,6 +1,7 @@
 import { invalid } from './errors.js';
 import { newId } from './ids.js';
 import type { NewEvent } from './event-log.js';
+import type { ClientEventInput, ContentBlockInput, SourceInput } from '../http/schemas/events.js';
 
 /** Event types a client may send (wire-contract §5). */
 export const CLIENT_EVENT_TYPES = [
@@ -13,15 +14,13 @@ export const CLIENT_EVENT_TYPES = [
   'system.message',
 ] as const;
 
-type Obj = Record<string, any>;
-
 /*
  * Types, lengths and the list sizes are checked at the route edge (src/http/schemas/events.ts).
  * Here each event is rebuilt in its stored form, with only the fields the API defines, and the
  * rules that span fields or events are applied.
  */
 
-function source(v: Obj): Obj {
+function source(v: SourceInput): Record<string, unknown> {
   switch (v.type) {
     case 'base64':
       return { type: 'base64', data: v.data, media_type: v.media_type };
@@ -35,14 +34,14 @@ function source(v: Obj): Obj {
 }
 
 /** One content block in stored form. */
-export function contentBlock(v: Obj): Obj {
+export function contentBlock(v: ContentBlockInput): Record<string, unknown> {
   switch (v.type) {
     case 'text':
       return { type: 'text', text: v.text };
     case 'image':
       return { type: 'image', source: source(v.source) };
     case 'document': {
-      const out: Obj = { type: 'document', source: source(v.source) };
+      const out: Record<string, unknown> = { type: 'document', source: source(v.source) };
       if (v.title !== undefined) out.title = v.title;
       if (v.context !== undefined) out.context = v.context;
       return out;
@@ -54,23 +53,23 @@ export function contentBlock(v: Obj): Obj {
         type: 'search_result',
         source: v.source,
         title: v.title,
-        content: (v.content as Obj[]).map(contentBlock),
+        content: v.content.map(contentBlock),
         ...(v.citations !== undefined ? { citations: v.citations } : {}),
       };
   }
 }
 
-function optThread(v: unknown): { session_thread_id?: string | null } {
-  return v === undefined ? {} : { session_thread_id: v as string | null };
+function optThread(v: string | null | undefined): { session_thread_id?: string | null } {
+  return v === undefined ? {} : { session_thread_id: v };
 }
 
 /** One client event in stored form (server fields such as `id` come later). */
-export function clientEvent(v: Obj, field: string): NewEvent {
-  const type = v.type as string;
-  switch (type) {
+export function clientEvent(v: ClientEventInput, field: string): NewEvent {
+  const type = v.type;
+  switch (v.type) {
     case 'user.message':
     case 'system.message':
-      return { type, content: (v.content as Obj[]).map(contentBlock) };
+      return { type, content: v.content.map(contentBlock) };
     case 'user.interrupt':
       return { type, ...optThread(v.session_thread_id) };
     case 'user.tool_confirmation': {
@@ -83,14 +82,13 @@ export function clientEvent(v: Obj, field: string): NewEvent {
     }
     case 'user.custom_tool_result':
     case 'user.tool_result': {
-      const idField = type === 'user.custom_tool_result' ? 'custom_tool_use_id' : 'tool_use_id';
-      const out: NewEvent = { type, [idField]: v[idField] };
-      if (v.content !== undefined && v.content !== null) out.content = (v.content as Obj[]).map(contentBlock);
+      const out: NewEvent = v.type === 'user.custom_tool_result' ? { type, custom_tool_use_id: v.custom_tool_use_id } : { type, tool_use_id: v.tool_use_id };
+      if (v.content !== undefined && v.content !== null) out.content = v.content.map(contentBlock);
       if (v.is_error !== undefined) out.is_error = v.is_error;
       return { ...out, ...optThread(v.session_thread_id) };
     }
-    default: {
-      const r = v.rubric as Obj;
+    case 'user.define_outcome': {
+      const r = v.rubric;
       const rubric = r.type === 'text' ? { type: 'text', content: r.content } : { type: 'file', file_id: r.file_id };
       return { type, description: v.description, rubric, max_iterations: v.max_iterations ?? 3, outcome_id: newId('outcome') };
     }
@@ -98,7 +96,7 @@ export function clientEvent(v: Obj, field: string): NewEvent {
 }
 
 /** A list of client events in stored form, with the placement rules for system.message. */
-export function clientEvents(list: Obj[], field = 'events'): NewEvent[] {
+export function clientEvents(list: ClientEventInput[], field = 'events'): NewEvent[] {
   const events = list.map((e, i) => clientEvent(e, `${field}.${i}`));
   const systemIdx = events.map((e, i) => (e.type === 'system.message' ? i : -1)).filter((i) => i >= 0);
   if (systemIdx.length > 1) throw invalid(`${field}: at most one system.message per request`);

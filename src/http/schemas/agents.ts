@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { BUILTIN_TOOLS, EFFORTS } from '../../domain/agent-config.js';
 import { ArchivedListQuery, HttpUrl, Literals, Metadata, MetadataPatch, Nullable, Opt, PageQuery, QueryInt, Str, Timestamp, Times } from './common.js';
 import { optionalBody } from '../validation.js';
@@ -23,7 +23,7 @@ export const Model = Type.Union(
 );
 
 const Policy = Type.Union(
-  ['always_allow', 'always_ask', 'auto'].map((t) => Type.Object({ type: Type.Literal(t) })),
+  (['always_allow', 'always_ask', 'auto'] as const).map((t) => Type.Object({ type: Type.Literal(t) })),
   { 'x-error': 'must be {type: always_allow | always_ask | auto}' },
 );
 
@@ -38,8 +38,8 @@ const ToolReference = Type.Object(
 const ToolFilter = (objects: boolean) =>
   Type.Union([
     Literals(['all', 'none']),
-    ...['all', 'none'].map((t) => Type.Object({ type: Type.Literal(t) })),
-    ...(objects ? ['only', 'except'].map((t) => Type.Object({ type: Type.Literal(t), tools: Type.Array(ToolReference) })) : []),
+    ...(['all', 'none'] as const).map((t) => Type.Object({ type: Type.Literal(t) })),
+    ...(objects ? (['only', 'except'] as const).map((t) => Type.Object({ type: Type.Literal(t), tools: Type.Array(ToolReference) })) : []),
   ], { 'x-error': { type: 'must be "all", "none" or a filter object' } });
 
 const BuiltinConfig = Type.Object({
@@ -149,6 +149,19 @@ const Multiagent = Type.Union([
     workflows: Opt(Delegation),
   }),
 ]);
+
+/** Types of checked input, for the domain (src/domain/agent-config.ts). */
+export type ModelInput = Static<typeof Model>;
+export type ToolInput = Static<typeof Tools>[number];
+export type BuiltinConfigInput = Static<typeof BuiltinConfig>;
+export type ToolDefaultsInput = Static<typeof ToolDefaults>;
+export type ToolFilterInput = Static<ReturnType<typeof ToolFilter>>;
+export type McpServerInput = Static<typeof McpServers>[number];
+export type SkillInput = Static<typeof Skills>[number];
+export type ExecutionIdentityInput = Static<typeof ExecutionIdentity>;
+export type MultiagentInput = Static<typeof Multiagent>;
+export type AgentRefInputT = Static<ReturnType<typeof AgentRef>>;
+export type DelegationInput = Static<typeof Delegation>;
 
 export const AGENT_LIMITS = { name: 256, description: 2048, system: 100_000 };
 

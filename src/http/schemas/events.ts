@@ -1,4 +1,4 @@
-import { Type, type TLiteral, type TObject, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TLiteral, type TObject, type TSchema } from '@sinclair/typebox';
 import { CLIENT_EVENT_TYPES } from '../../domain/event-params.js';
 import { Literals, Nullable, Opt, Order, PageQuery, Timestamp } from './common.js';
 
@@ -40,6 +40,10 @@ const blocks = {
     citations: Type.Optional(Type.Unknown()),
   }),
 };
+
+/** Types of checked input, for the domain (src/domain/event-params.ts). */
+export type SourceInput = Static<(typeof source)[keyof typeof source]>;
+export type ContentBlockInput = Static<(typeof blocks)[keyof typeof blocks]>;
 
 const Content = <T extends TObject[]>(members: [...T], options: Record<string, unknown> = {}) =>
   Type.Array(OneOf(members), { 'x-error': { type: 'must be a list of content blocks' }, ...options });
@@ -89,6 +93,8 @@ export const ClientEvent = {
     content: Content([blocks.text], { minItems: 1, maxItems: 1000 }),
   }),
 } satisfies Record<(typeof CLIENT_EVENT_TYPES)[number], TSchema>;
+
+export type ClientEventInput = Static<(typeof ClientEvent)[keyof typeof ClientEvent]>;
 
 const NON_EMPTY = 'must be a non-empty list of events';
 

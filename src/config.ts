@@ -22,6 +22,8 @@ export interface Config {
   nodeId: string;
   /** Web origins whose pages may call the API from a browser (`*`: any); empty means none. */
   corsOrigins: string[];
+  /** Hosts, addresses and CIDR ranges the server's own outbound calls may reach though not global (src/net/outbound.ts). */
+  outboundAllowHosts: string[];
 }
 
 /**
@@ -60,5 +62,9 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     pingIntervalMs: envNumber(env, 'PADDOCK_SSE_PING_MS', 15_000),
     corsOrigins: envOrigins(env, 'PADDOCK_CORS_ORIGINS'),
     nodeId: env.PADDOCK_NODE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    outboundAllowHosts: (env.PADDOCK_OUTBOUND_ALLOW_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
   };
 }

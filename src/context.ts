@@ -42,6 +42,6 @@ export function buildDomain(config: Config, log: Logger, store: Store, bus: Sess
     const keyId = keys.get(token);
     return keyId ? { kind: 'api_key', keyId } : undefined;
   };
-  const filesAndVaults = wireFilesAndVaults(config, store, sessions);
+  const filesAndVaults = wireFilesAndVaults(config, store, sessions, log);
   return { config, log, store, bus, events, agents, environments, sessions, ...filesAndVaults, tools: new UnavailableToolExecutor(), authenticators: [apiKeyAuth], onClose: [] };
 }

@@ -1,3 +1,4 @@
+import type * as A from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type {
   AgentRefInputT,
   BuiltinConfigInput,
@@ -6,12 +7,15 @@ import type {
   McpServerInput,
   ModelInput,
   MultiagentInput,
+  RosterEntryInput,
   SkillInput,
   ToolDefaultsInput,
   ToolFilterInput,
   ToolInput,
+  UserInputFilterInput,
 } from '../http/schemas/agents.js';
 import { invalid } from './errors.js';
+import { isOneOf } from './validate.js';
 
 /**
  * Validation and resolution of the parts an agent (and a session's agent override) is made of:
@@ -22,29 +26,20 @@ import { invalid } from './errors.js';
 export const BUILTIN_TOOLS = ['bash', 'edit', 'read', 'write', 'glob', 'grep', 'web_fetch', 'web_search'] as const;
 export type BuiltinToolName = (typeof BUILTIN_TOOLS)[number];
 
-export type PermissionPolicy = { type: 'always_allow' } | { type: 'always_ask' } | { type: 'auto' };
-export interface ModelConfig {
-  id: string;
-  effort?: { type: string };
-  inference_geo?: string;
-  speed?: 'standard' | 'fast';
-}
-export interface McpServer {
-  type: 'url';
-  name: string;
-  url: string;
-}
-export interface Skill {
-  type: 'anthropic' | 'custom';
-  skill_id: string;
-  version: string;
-}
-export type Tool = Record<string, unknown> & { type: string };
+/** The parts of an agent, as the SDK's response types declare them. */
+export type ModelConfig = A.BetaManagedAgentsModelConfig;
+export type Tool = A.BetaManagedAgentsAgent['tools'][number];
+export type BuiltinToolConfig = A.BetaManagedAgentsAgentToolConfig;
+export type PermissionPolicy = A.BetaManagedAgentsAgentToolsetDefaultConfig['permission_policy'];
+export type McpServer = A.BetaManagedAgentsMCPServerURLDefinition;
+export type Skill = A.BetaManagedAgentsAgent['skills'][number];
+export type ExecutionIdentity = A.BetaManagedAgentsExecutionIdentity;
+type DefaultConfig = A.BetaManagedAgentsAgentToolsetDefaultConfig;
+type WebFetchConfig = A.BetaManagedAgentsWebFetchToolConfig;
+type Effort = NonNullable<ModelConfig['effort']>['type'];
 
-export const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'] as const;
+export const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'] as const satisfies readonly Effort[];
 const MAX_TOOLS = 256;
-
-type Obj = Record<string, unknown>;
 
 /*
  * The shapes, types and lengths of everything below are checked at the route edge
@@ -66,53 +61,89 @@ function resolvePolicy(v: PermissionPolicy | null | undefined, fallback: Permiss
   return v === undefined || v === null ? fallback : { type: v.type };
 }
 
-function urlSourceFilter(v: ToolFilterInput | null | undefined): Obj | null {
+/** A web_fetch URL source filter: `all`, `none`, or only/except a list of tools. */
+function urlSourceFilter(v: ToolFilterInput | null | undefined): A.BetaManagedAgentsWebFetchURLSourceToolFilter | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return { type: v };
   if (v.type !== 'only' && v.type !== 'except') return { type: v.type };
   return { type: v.type, tools: v.tools.map((t) => ({ type: 'tool_reference', name: t.name })) };
 }
 
-function resolveBuiltinConfig(c: BuiltinConfigInput, field: string, defaults: { enabled: boolean; permission_policy: PermissionPolicy }): Tool {
+/** The web_fetch URL source for user input, which has no tools to filter: `all` or `none`. */
+function userInputSource(v: UserInputFilterInput | null | undefined): A.BetaManagedAgentsWebFetchURLSourceUserInput | null {
+  if (v === undefined || v === null) return null;
+  return { type: typeof v === 'string' ? v : v.type };
+}
+
+/** `allowed_domains` / `blocked_domains` of web_fetch and web_search: at most one of them. */
+function domainFilter(c: BuiltinConfigInput, field: string): { allowed_domains?: string[]; blocked_domains?: string[] } {
+  if (c.allowed_domains && c.blocked_domains) throw invalid(`${field}: allowed_domains and blocked_domains are mutually exclusive`);
+  return { ...(c.allowed_domains ? { allowed_domains: c.allowed_domains } : {}), ...(c.blocked_domains ? { blocked_domains: c.blocked_domains } : {}) };
+}
+
+function webFetchOptions(c: BuiltinConfigInput): Pick<WebFetchConfig, 'url_sources' | 'max_content_tokens'> {
+  const us = c.url_sources;
+  const url_sources: WebFetchConfig['url_sources'] =
+    us === undefined || us === null
+      ? null
+      : {
+          client_tool_results: urlSourceFilter(us.client_tool_results),
+          server_tool_results: urlSourceFilter(us.server_tool_results),
+          user_input: userInputSource(us.user_input),
+        };
+  return c.max_content_tokens === undefined ? { url_sources } : { url_sources, max_content_tokens: c.max_content_tokens };
+}
+
+/** web_search's `user_location`: an approximate place, given by any of city, region, country, timezone. */
+function userLocation(c: BuiltinConfigInput): Pick<A.BetaManagedAgentsWebSearchToolConfig, 'user_location'> {
+  const ul = c.user_location;
+  if (ul === undefined) return {};
+  if (ul === null) return { user_location: null };
+  const out: A.BetaManagedAgentsUserLocation = { type: 'approximate' };
+  for (const k of ['city', 'region', 'country', 'timezone'] as const) {
+    if (ul[k] !== undefined) out[k] = ul[k];
+  }
+  return { user_location: out };
+}
+
+function resolveBuiltinConfig(c: BuiltinConfigInput, field: string, defaults: DefaultConfig): BuiltinToolConfig {
   const name = c.name;
   if (c.type !== undefined && c.type !== name) throw invalid(`${field}.type: must equal name`);
-  const out: Tool = {
-    type: name,
-    name,
+  const policy = {
     enabled: c.enabled ?? defaults.enabled,
     permission_policy: resolvePolicy(c.permission_policy, defaults.permission_policy),
   };
-  if (name === 'web_fetch' || name === 'web_search') {
-    if (c.allowed_domains && c.blocked_domains) throw invalid(`${field}: allowed_domains and blocked_domains are mutually exclusive`);
-    if (c.allowed_domains) out.allowed_domains = c.allowed_domains;
-    if (c.blocked_domains) out.blocked_domains = c.blocked_domains;
+  // One case per tool: each config type pairs its own `type` and `name` literals.
+  switch (name) {
+    case 'web_fetch':
+      return { type: name, name, ...policy, ...domainFilter(c, field), ...webFetchOptions(c) };
+    case 'web_search':
+      return { type: name, name, ...policy, ...domainFilter(c, field), ...userLocation(c) };
+    case 'bash':
+      return { type: name, name, ...policy };
+    case 'edit':
+      return { type: name, name, ...policy };
+    case 'read':
+      return { type: name, name, ...policy };
+    case 'write':
+      return { type: name, name, ...policy };
+    case 'glob':
+      return { type: name, name, ...policy };
+    case 'grep':
+      return { type: name, name, ...policy };
   }
-  if (name === 'web_fetch') {
-    const us = c.url_sources;
-    out.url_sources =
-      us === undefined || us === null
-        ? null
-        : {
-            client_tool_results: urlSourceFilter(us.client_tool_results),
-            server_tool_results: urlSourceFilter(us.server_tool_results),
-            user_input: urlSourceFilter(us.user_input),
-          };
-    if (c.max_content_tokens !== undefined) out.max_content_tokens = c.max_content_tokens;
-  }
-  if (name === 'web_search' && c.user_location !== undefined) out.user_location = c.user_location;
-  return out;
 }
 
-function resolveDefaultConfig(d: ToolDefaultsInput | null | undefined, fallbackPolicy: PermissionPolicy) {
+function resolveDefaultConfig(d: ToolDefaultsInput | null | undefined, fallbackPolicy: PermissionPolicy): DefaultConfig {
   return {
     enabled: d?.enabled ?? true,
     permission_policy: resolvePolicy(d?.permission_policy, fallbackPolicy),
   };
 }
 
-function resolveAgentToolset(t: Extract<ToolInput, { type: 'agent_toolset_20260401' }>, field: string): Tool {
+function resolveAgentToolset(t: Extract<ToolInput, { type: 'agent_toolset_20260401' }>, field: string): A.BetaManagedAgentsAgentToolset20260401 {
   const default_config = resolveDefaultConfig(t.default_config, { type: 'always_allow' });
-  const given = new Map<string, Tool>();
+  const given = new Map<BuiltinToolName, BuiltinToolConfig>();
   (t.configs ?? []).forEach((c, i) => {
     if (given.has(c.name)) throw invalid(`${field}.configs.${i}.name: duplicate config for ${c.name}`);
     given.set(c.name, resolveBuiltinConfig(c, `${field}.configs.${i}`, default_config));
@@ -121,7 +152,7 @@ function resolveAgentToolset(t: Extract<ToolInput, { type: 'agent_toolset_202604
   return { type: 'agent_toolset_20260401', default_config, configs };
 }
 
-function resolveMcpToolset(t: Extract<ToolInput, { type: 'mcp_toolset' }>, field: string): Tool {
+function resolveMcpToolset(t: Extract<ToolInput, { type: 'mcp_toolset' }>, field: string): A.BetaManagedAgentsMCPToolset {
   // MCP tools reach outside systems, so by default each call asks first.
   const default_config = resolveDefaultConfig(t.default_config, { type: 'always_ask' });
   const seen = new Set<string>();
@@ -158,7 +189,7 @@ export function resolveTools(input: ToolInput[] | null | undefined, field = 'too
         return resolveMcpToolset(t, f);
       }
       case 'custom': {
-        if (customNames.has(t.name) || (BUILTIN_TOOLS as readonly string[]).includes(t.name)) throw invalid(`${f}.name: tool name ${t.name} is already in use`);
+        if (customNames.has(t.name) || isOneOf(BUILTIN_TOOLS, t.name)) throw invalid(`${f}.name: tool name ${t.name} is already in use`);
         customNames.add(t.name);
         count += 1;
         return { type: 'custom', name: t.name, description: t.description, input_schema: t.input_schema };
@@ -185,7 +216,7 @@ export function checkMcpReferences(tools: Tool[], servers: McpServer[], field = 
   const used = new Set<string>();
   tools.forEach((t, i) => {
     if (t.type !== 'mcp_toolset') return;
-    const n = t.mcp_server_name as string;
+    const n = t.mcp_server_name;
     if (!names.has(n)) throw invalid(`${field}.${i}.mcp_server_name: no MCP server named ${n} in mcp_servers`);
     used.add(n);
   });
@@ -204,7 +235,7 @@ export function resolveSkills(input: SkillInput[] | null | undefined, field = 's
   });
 }
 
-export function resolveExecutionIdentity(input: ExecutionIdentityInput | null | undefined): Obj {
+export function resolveExecutionIdentity(input: ExecutionIdentityInput | null | undefined): ExecutionIdentity {
   if (input === undefined || input === null || input.type === 'service_account') return { type: 'service_account' };
   return { type: 'aws_role', role_arn: input.role_arn };
 }
@@ -215,8 +246,22 @@ export function resolveExecutionIdentity(input: ExecutionIdentityInput | null | 
  * the only reference form the SDK's response types have.
  */
 export type AgentRefInput = { type: 'agent'; id: string; version?: number } | { type: 'self' };
+type Advisor = A.BetaManagedAgentsAdvisor;
 
-function agentRef(r: AgentRefInputT): AgentRefInput | { type: 'advisor'; model: string } {
+/** A delegation (`subagents` / `workflows`) whose predefined agents are named in form R. */
+type Delegation<R> = { type: 'disabled' } | { type: 'enabled'; inline_agents: A.BetaManagedAgentsMultiagentInlineAgents; predefined_agents: R[] };
+
+/**
+ * A multiagent config whose agents are named in form R: as given (AgentRefInput), pinned (the
+ * SDK's BetaManagedAgentsMultiagent) or expanded into thread agents (BetaManagedAgentsSessionMultiagent).
+ */
+export type Multiagent<R> =
+  | { type: 'coordinator'; agents: Array<R | Advisor> }
+  | { type: 'multiagent_20261001'; advisor: A.BetaManagedAgentsMultiagentAdvisor; subagents: Delegation<R>; workflows: Delegation<R> };
+
+function agentRef(r: AgentRefInputT): AgentRefInput;
+function agentRef(r: RosterEntryInput): AgentRefInput | Advisor;
+function agentRef(r: RosterEntryInput): AgentRefInput | Advisor {
   if (typeof r === 'string') return { type: 'agent', id: r };
   if (r.type !== 'agent') return r;
   if (r.version === undefined || r.version === null) return { type: 'agent', id: r.id };
@@ -224,15 +269,15 @@ function agentRef(r: AgentRefInputT): AgentRefInput | { type: 'advisor'; model: 
 }
 
 /** `subagents` / `workflows` of multiagent_20261001: null or absent takes the enabled default. */
-function delegation(d: DelegationInput | null | undefined): Obj {
+function delegation(d: DelegationInput | null | undefined): Delegation<AgentRefInput> {
   if (d === undefined || d === null) return { type: 'enabled', inline_agents: { type: 'enabled' }, predefined_agents: [] };
   if (d.type === 'disabled') return { type: 'disabled' };
-  return { type: 'enabled', inline_agents: { type: d.inline_agents?.type ?? 'enabled' }, predefined_agents: (d.predefined_agents ?? []).map(agentRef) };
+  return { type: 'enabled', inline_agents: { type: d.inline_agents?.type ?? 'enabled' }, predefined_agents: (d.predefined_agents ?? []).map((r) => agentRef(r)) };
 }
 
-export function resolveMultiagent(input: MultiagentInput | null | undefined): Obj | null {
+export function resolveMultiagent(input: MultiagentInput | null | undefined): Multiagent<AgentRefInput> | null {
   if (input === undefined || input === null) return null;
-  if (input.type === 'coordinator') return { type: 'coordinator', agents: input.agents.map(agentRef) };
+  if (input.type === 'coordinator') return { type: 'coordinator', agents: input.agents.map((r) => agentRef(r)) };
   const adv = input.advisor;
   return {
     type: 'multiagent_20261001',
@@ -242,19 +287,20 @@ export function resolveMultiagent(input: MultiagentInput | null | undefined): Ob
   };
 }
 
-/** Every agent reference in a resolved multiagent config, rewritten by `pin` (order kept). */
-export async function mapAgentRefs<T>(
-  m: Record<string, unknown> | null,
-  pin: (ref: AgentRefInput, field: string) => Promise<T>,
-): Promise<Record<string, unknown> | null> {
+function isAdvisor(r: { type: string }): r is Advisor {
+  return r.type === 'advisor';
+}
+
+/** Every agent reference in a multiagent config, rewritten by `pin` (order and advisors kept). */
+export async function mapAgentRefs<In extends { type: string }, Out>(
+  m: Multiagent<In> | null,
+  pin: (ref: In, field: string) => Promise<Out>,
+): Promise<Multiagent<Out> | null> {
   if (!m) return m;
-  const refs = async (list: unknown[], f: string) =>
-    Promise.all(list.map((r, i) => ((r as { type: string }).type === 'advisor' ? r : pin(r as AgentRefInput, `${f}.${i}`))));
-  if (m.type === 'coordinator') return { ...m, agents: await refs(m.agents as unknown[], 'multiagent.agents') };
-  const out = { ...m };
-  for (const key of ['subagents', 'workflows'] as const) {
-    const d = m[key] as Record<string, unknown>;
-    if (d.type === 'enabled') out[key] = { ...d, predefined_agents: await refs(d.predefined_agents as unknown[], `multiagent.${key}.predefined_agents`) };
+  if (m.type === 'coordinator') {
+    return { ...m, agents: await Promise.all(m.agents.map((r, i) => (isAdvisor(r) ? r : pin(r, `multiagent.agents.${i}`)))) };
   }
-  return out;
+  const delegation = async (d: Delegation<In>, f: string): Promise<Delegation<Out>> =>
+    d.type === 'enabled' ? { ...d, predefined_agents: await Promise.all(d.predefined_agents.map((r, i) => pin(r, `${f}.predefined_agents.${i}`))) } : d;
+  return { ...m, subagents: await delegation(m.subagents, 'multiagent.subagents'), workflows: await delegation(m.workflows, 'multiagent.workflows') };
 }

@@ -1,10 +1,13 @@
+import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import { keyset } from '../store/keyset.js';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import {
   type AgentRefInput,
   checkMcpReferences,
   mapAgentRefs,
+  type Multiagent,
   resolveExecutionIdentity,
   resolveMcpServers,
   resolveModel,
@@ -19,24 +22,8 @@ import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
 import { createMetadata, patchMetadata } from './validate.js';
 
-export interface Agent {
-  type: 'agent';
-  id: string;
-  version: number;
-  name: string;
-  description: string | null;
-  system: string | null;
-  model: ReturnType<typeof resolveModel>;
-  tools: ReturnType<typeof resolveTools>;
-  mcp_servers: ReturnType<typeof resolveMcpServers>;
-  skills: ReturnType<typeof resolveSkills>;
-  multiagent: Record<string, unknown> | null;
-  execution_identity: Record<string, unknown>;
-  metadata: Record<string, string>;
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
-}
+/** An agent (one version of it) exactly as the SDK declares it. */
+export type Agent = BetaManagedAgentsAgent;
 
 /** Request bodies, as checked at the route edge (src/http/schemas/agents.ts). */
 export type AgentCreateInput = Static<typeof AgentCreate>;
@@ -96,8 +83,8 @@ export class Agents {
    * Pins every agent a multiagent config names to `{type:'agent', id, version}`, the SDK's
    * response form: no version means the latest, `self` the version being written.
    */
-  private pinMultiagent(m: Record<string, unknown> | null, self: { id: string; version: number }) {
-    return mapAgentRefs(m, async (ref: AgentRefInput, field) => {
+  private pinMultiagent(m: Multiagent<AgentRefInput> | null, self: { id: string; version: number }): Promise<Agent['multiagent']> {
+    return mapAgentRefs(m, async (ref, field) => {
       if (ref.type === 'self' || ref.id === self.id) return { type: 'agent', id: self.id, version: ref.type === 'agent' ? (ref.version ?? self.version) : self.version };
       const a = await this.get(ref.id, ref.version).catch((err: unknown) => {
         throw err instanceof ApiError && err.status === 404 ? invalid(`${field}: ${err.message}`) : err;
@@ -116,7 +103,7 @@ export class Agents {
     if (v > head.version) throw new ApiError(404, 'not_found_error', `Agent ${id} has no version ${v}`);
     const row = await this.db.selectFrom('agent_versions').select('data').where('agent_id', '=', id).where('version', '=', v).executeTakeFirst();
     if (!row) throw new ApiError(404, 'not_found_error', `Agent ${id} has no version ${v}`);
-    return { ...(JSON.parse(row.data) as Agent), archived_at: head.archived_at };
+    return { ...readJson<Agent>(row.data), archived_at: head.archived_at };
   }
 
   async update(id: string, b: AgentUpdateInput): Promise<Agent> {
@@ -182,13 +169,13 @@ export class Agents {
     if (q.createdGte) query = query.where('agents.created_at', '>=', q.createdGte);
     if (q.createdLte) query = query.where('agents.created_at', '<=', q.createdLte);
     const rows = await keyset(query, 'agents.id', q).execute();
-    return rows.map((r) => ({ ...(JSON.parse(r.data) as Agent), archived_at: r.archived_at }));
+    return rows.map((r) => ({ ...readJson<Agent>(r.data), archived_at: r.archived_at }));
   }
 
   async versions(id: string, q: { after?: number; before?: number; direction: 'asc' | 'desc'; limit: number }): Promise<Agent[]> {
     const head = await this.get(id);
     let query = this.db.selectFrom('agent_versions').select('data').where('agent_id', '=', id);
     const rows = await keyset(query, 'version', q).execute();
-    return rows.map((r) => ({ ...(JSON.parse(r.data) as Agent), archived_at: head.archived_at }));
+    return rows.map((r) => ({ ...readJson<Agent>(r.data), archived_at: head.archived_at }));
   }
 }

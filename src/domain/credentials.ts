@@ -1,6 +1,12 @@
+import type {
+  BetaManagedAgentsCredential,
+  BetaManagedAgentsCredentialValidation,
+  BetaManagedAgentsDeletedCredential,
+} from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
 import { keyset } from '../store/keyset.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import { probeMcp, refreshGrant, type OAuthRefreshConfig, type ProbeResult, type RefreshResult } from '../vault/oauth.js';
 import type { SecretBox } from '../vault/crypto.js';
@@ -11,6 +17,7 @@ import { hasPrefix, newId } from './ids.js';
 import { nowIso, parseIso } from './time.js';
 import { createMetadata, patchMetadata } from './validate.js';
 import type { Vaults } from './vaults.js';
+import type { Outbound } from '../net/outbound.js';
 
 export interface CredentialsTable {
   id: string;
@@ -59,25 +66,13 @@ export interface CredentialSecrets {
   secret_value?: string;
 }
 
-export interface Credential {
-  type: 'vault_credential';
-  id: string;
-  vault_id: string;
+/** A credential as the SDK declares it, with the fields Paddock always sets made required. */
+export interface Credential extends BetaManagedAgentsCredential {
   display_name: string | null;
-  metadata: Record<string, string>;
   auth: CredentialAuth;
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
 }
 
-export interface CredentialValidation {
-  type: 'vault_credential_validation';
-  credential_id: string;
-  vault_id: string;
-  validated_at: string;
-  status: 'valid' | 'invalid' | 'unknown';
-  has_refresh_token: boolean;
+export interface CredentialValidation extends BetaManagedAgentsCredentialValidation {
   mcp_probe: ProbeResult | null;
   refresh: { status: RefreshResult['status'] | 'no_refresh_token'; http_response: RefreshResult['http_response'] } | null;
 }
@@ -246,12 +241,14 @@ export class Credentials {
     private readonly db: Kysely<Database>,
     private readonly vaults: Vaults,
     private readonly box: SecretBox,
+    /** The server's way out: refresh grants and MCP probes go to user-given URLs. */
+    private readonly outbound: Outbound,
   ) {
     vaults.credentialHooks = {
       archiveAll: async (vaultId) => {
         const now = nowIso();
         const rows = await this.db.selectFrom('credentials').select('data').where('vault_id', '=', vaultId).where('archived_at', 'is', null).execute();
-        for (const r of rows) await this.save({ ...(JSON.parse(r.data) as Credential), archived_at: now, updated_at: now }, null);
+        for (const r of rows) await this.save({ ...readJson<Credential>(r.data), archived_at: now, updated_at: now }, null);
       },
       deleteAll: async (vaultId) => {
         await this.db.deleteFrom('credentials').where('vault_id', '=', vaultId).execute();
@@ -292,7 +289,7 @@ export class Credentials {
       created_at: now,
       updated_at: now,
       archived_at: null,
-    };
+    } satisfies BetaManagedAgentsCredential;
     const active = this.db.selectFrom('credentials').where('vault_id', '=', vault.id).where('archived_at', 'is', null);
     if (await active.select('id').where('key', '=', keyOf(auth)).executeTakeFirst()) throw duplicate(auth);
     const { n } = await active.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
@@ -325,7 +322,7 @@ export class Credentials {
     if (!hasPrefix(id, 'credential') || !hasPrefix(vaultId, 'vault')) throw notFound('Credential', id);
     const row = await this.db.selectFrom('credentials').select('data').where('id', '=', id).where('vault_id', '=', vaultId).executeTakeFirst();
     if (!row) throw notFound('Credential', id);
-    return JSON.parse(row.data) as Credential;
+    return readJson<Credential>(row.data);
   }
 
   async update(vaultId: string, id: string, b: CredentialUpdateInput): Promise<Credential> {
@@ -348,7 +345,7 @@ export class Credentials {
     return this.save({ ...cur, archived_at: now, updated_at: now }, null);
   }
 
-  async delete(vaultId: string, id: string): Promise<{ id: string; type: 'vault_credential_deleted' }> {
+  async delete(vaultId: string, id: string): Promise<BetaManagedAgentsDeletedCredential> {
     await this.get(vaultId, id);
     await this.db.deleteFrom('credentials').where('id', '=', id).execute();
     return { id, type: 'vault_credential_deleted' };
@@ -362,13 +359,13 @@ export class Credentials {
     let query = this.db.selectFrom('credentials').select('data').where('vault_id', '=', vaultId);
     if (!q.includeArchived) query = query.where('archived_at', 'is', null);
     const rows = await keyset(query, 'id', q).execute();
-    return rows.map((r) => JSON.parse(r.data) as Credential);
+    return rows.map((r) => readJson<Credential>(r.data));
   }
 
   /** Runs the refresh grant and stores what it returns (a rotated refresh token included). */
   private async refresh(cred: Credential, secrets: CredentialSecrets): Promise<RefreshResult> {
     if (cred.auth.type !== 'mcp_oauth' || !cred.auth.refresh || !secrets.refresh_token) return { status: 'failed', http_response: null };
-    const result = await refreshGrant(cred.auth.refresh, { refresh_token: secrets.refresh_token, client_secret: secrets.client_secret });
+    const result = await refreshGrant(this.outbound, cred.auth.refresh, { refresh_token: secrets.refresh_token, client_secret: secrets.client_secret });
     if (result.status === 'succeeded' && result.tokens) {
       secrets.access_token = result.tokens.access_token;
       if (result.tokens.refresh_token) secrets.refresh_token = result.tokens.refresh_token;
@@ -388,7 +385,7 @@ export class Credentials {
     if (cred.auth.type === 'environment_variable') throw invalid('mcp_oauth_validate applies to MCP credentials (mcp_oauth or static_bearer)');
     const secrets = await this.secretsOf(id);
     const token = (cred.auth.type === 'mcp_oauth' ? secrets.access_token : secrets.token) ?? '';
-    let probe = await probeMcp(cred.auth.mcp_server_url, token);
+    let probe = await probeMcp(this.outbound, cred.auth.mcp_server_url, token);
     let refresh: CredentialValidation['refresh'] = null;
     const refused = probe.http_response !== null && [401, 403].includes(probe.http_response.status_code);
     const expired = cred.auth.type === 'mcp_oauth' && cred.auth.expires_at !== null && Date.parse(cred.auth.expires_at) <= Date.now();
@@ -398,7 +395,7 @@ export class Credentials {
       } else {
         const r = await this.refresh(cred, secrets);
         refresh = { status: r.status, http_response: r.http_response };
-        if (r.status === 'succeeded' && secrets.access_token) probe = await probeMcp(cred.auth.mcp_server_url, secrets.access_token);
+        if (r.status === 'succeeded' && secrets.access_token) probe = await probeMcp(this.outbound, cred.auth.mcp_server_url, secrets.access_token);
       }
     }
     const code = probe.http_response?.status_code;
@@ -412,7 +409,7 @@ export class Credentials {
       has_refresh_token: Boolean(secrets.refresh_token),
       mcp_probe: probe,
       refresh,
-    };
+    } satisfies BetaManagedAgentsCredentialValidation;
   }
 
   /**
@@ -431,7 +428,7 @@ export class Credentials {
         .orderBy('id', 'asc')
         .execute();
       for (const row of rows) {
-        const cred = JSON.parse(row.data) as Credential;
+        const cred = readJson<Credential>(row.data);
         const a = cred.auth;
         if (!row.secret) continue;
         if (a.type === 'environment_variable') {

@@ -1,6 +1,14 @@
+import type {
+  BetaCloudConfig,
+  BetaEnvironment,
+  BetaEnvironmentDeleteResponse,
+  BetaPackages,
+  BetaSelfHostedConfig,
+} from '@anthropic-ai/sdk/resources/beta/environments/environments';
 import { keyset } from '../store/keyset.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import type { Static } from '@sinclair/typebox';
 import type { EnvironmentCreate, EnvironmentUpdate } from '../http/schemas/environments.js';
@@ -9,33 +17,22 @@ import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
 import { createMetadata, patchMetadata } from './validate.js';
 
-export type Networking =
-  | { type: 'unrestricted' }
-  | { type: 'limited'; allowed_hosts: string[]; allow_mcp_servers: boolean; allow_package_managers: boolean };
+/** An environment as the SDK declares it, with the fields Paddock always sets made required. */
+export type Networking = BetaCloudConfig['networking'];
 
-export interface Packages {
+export interface Packages extends BetaPackages {
   type: 'packages';
-  apt: string[];
-  cargo: string[];
-  gem: string[];
-  go: string[];
-  npm: string[];
-  pip: string[];
 }
 
-export type EnvironmentConfig = { type: 'cloud'; networking: Networking; packages: Packages } | { type: 'self_hosted' };
+export interface CloudConfig extends BetaCloudConfig {
+  packages: Packages;
+}
 
-export interface Environment {
-  type: 'environment';
-  id: string;
-  name: string;
-  description: string | null;
-  metadata: Record<string, string>;
+export type EnvironmentConfig = CloudConfig | BetaSelfHostedConfig;
+
+export interface Environment extends BetaEnvironment {
   config: EnvironmentConfig;
   scope: 'organization' | 'account';
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
 }
 
 export const PACKAGE_MANAGERS = ['apt', 'cargo', 'gem', 'go', 'npm', 'pip'] as const;
@@ -62,7 +59,7 @@ function packages(v: CloudInput['packages'], current?: Packages): Packages {
   if (v === undefined || v === null) return base;
   const out: Packages = { ...base };
   for (const m of PACKAGE_MANAGERS) {
-    const list = (v as Record<string, string[] | null | undefined>)[m];
+    const list = v[m];
     if (list !== undefined) out[m] = list ?? [];
   }
   return out;
@@ -104,7 +101,7 @@ export class Environments {
       created_at: now,
       updated_at: now,
       archived_at: null,
-    };
+    } satisfies BetaEnvironment;
     await this.db
       .insertInto('environments')
       .values({ id: env.id, name: env.name, created_at: now, updated_at: now, archived_at: null, data: JSON.stringify(env) })
@@ -117,7 +114,7 @@ export class Environments {
     if (!hasPrefix(id, 'environment')) throw notFound('Environment', id);
     const row = await this.db.selectFrom('environments').select('data').where('id', '=', id).executeTakeFirst();
     if (!row) throw new ApiError(404, 'not_found_error', `Environment not found: ${id}`, { error_code: 'environment_not_found' });
-    return JSON.parse(row.data) as Environment;
+    return readJson<Environment>(row.data);
   }
 
   async update(id: string, b: EnvironmentUpdateInput): Promise<Environment> {
@@ -150,7 +147,7 @@ export class Environments {
     return next;
   }
 
-  async delete(id: string): Promise<{ id: string; type: 'environment_deleted' }> {
+  async delete(id: string): Promise<BetaEnvironmentDeleteResponse> {
     await this.get(id);
     // As the API documents: an environment can be deleted only when no session references it
     // (archived ones included), so no session is left pointing at nothing.
@@ -166,7 +163,7 @@ export class Environments {
     let query = this.db.selectFrom('environments').select('data');
     if (!q.includeArchived) query = query.where('archived_at', 'is', null);
     const rows = await keyset(query, 'id', q).execute();
-    return rows.map((r) => JSON.parse(r.data) as Environment);
+    return rows.map((r) => readJson<Environment>(r.data));
   }
 }
 

@@ -1,7 +1,7 @@
 import { invalid } from './errors.js';
 import { newId } from './ids.js';
-import type { NewEvent } from './event-log.js';
 import type { ClientEventInput, ContentBlockInput, SourceInput } from '../http/schemas/events.js';
+import type { DocumentBlock, EventBlock, EventOf, ImageBlock, MessageBlock, NewEvent, ResultBlock, StoredSearchResultBlock, TextBlock } from './wire-events.js';
 
 /** Event types a client may send (wire-contract §5). */
 export const CLIENT_EVENT_TYPES = [
@@ -16,11 +16,16 @@ export const CLIENT_EVENT_TYPES = [
 
 /*
  * Types, lengths and the list sizes are checked at the route edge (src/http/schemas/events.ts).
- * Here each event is rebuilt in its stored form, with only the fields the API defines, and the
- * rules that span fields or events are applied.
+ * Here each event is rebuilt in its stored form (the SDK's types, src/domain/wire-events.ts), with
+ * only the fields the API defines, and the rules that span fields or events are applied.
  */
 
-function source(v: SourceInput): Record<string, unknown> {
+type BlockIn<T extends ContentBlockInput['type']> = Extract<ContentBlockInput, { type: T }>;
+
+/** Images take no plain-text source; the schema refuses one. */
+function source(v: Exclude<SourceInput, { type: 'text' }>): ImageBlock['source'];
+function source(v: SourceInput): DocumentBlock['source'];
+function source(v: SourceInput): DocumentBlock['source'] {
   switch (v.type) {
     case 'base64':
       return { type: 'base64', data: v.data, media_type: v.media_type };
@@ -28,35 +33,57 @@ function source(v: SourceInput): Record<string, unknown> {
       return { type: 'text', data: v.data, media_type: 'text/plain' };
     case 'url':
       return { type: 'url', url: v.url };
-    default:
+    case 'file':
       return { type: 'file', file_id: v.file_id };
   }
 }
 
-/** One content block in stored form. */
-export function contentBlock(v: ContentBlockInput): Record<string, unknown> {
+const text = (v: BlockIn<'text'>): TextBlock => ({ type: 'text', text: v.text });
+
+function document(v: BlockIn<'document'>): DocumentBlock {
+  const out: DocumentBlock = { type: 'document', source: source(v.source) };
+  if (v.title !== undefined) out.title = v.title;
+  if (v.context !== undefined) out.context = v.context;
+  return out;
+}
+
+function searchResult(v: BlockIn<'search_result'>): StoredSearchResultBlock {
+  return {
+    type: 'search_result',
+    source: v.source,
+    title: v.title,
+    content: v.content.map(text),
+    ...(v.citations !== undefined ? { citations: v.citations } : {}),
+  };
+}
+
+/** One content block in stored form; each position (message, tool result, system) keeps its own kinds. */
+function block(v: BlockIn<'text'>): TextBlock;
+function block(v: BlockIn<'text' | 'image' | 'document' | 'redacted'>): MessageBlock;
+function block(v: BlockIn<'text' | 'image' | 'document' | 'search_result'>): ResultBlock;
+function block(v: ContentBlockInput): EventBlock {
   switch (v.type) {
     case 'text':
-      return { type: 'text', text: v.text };
+      return text(v);
     case 'image':
       return { type: 'image', source: source(v.source) };
-    case 'document': {
-      const out: Record<string, unknown> = { type: 'document', source: source(v.source) };
-      if (v.title !== undefined) out.title = v.title;
-      if (v.context !== undefined) out.context = v.context;
-      return out;
-    }
+    case 'document':
+      return document(v);
     case 'redacted':
       return { type: 'redacted' };
-    default:
-      return {
-        type: 'search_result',
-        source: v.source,
-        title: v.title,
-        content: v.content.map(contentBlock),
-        ...(v.citations !== undefined ? { citations: v.citations } : {}),
-      };
+    case 'search_result':
+      return searchResult(v);
   }
+}
+
+type ToolResultIn = Extract<ClientEventInput, { type: 'user.tool_result' | 'user.custom_tool_result' }>;
+
+/** `content` and `is_error` of a tool result, each only when given. */
+function resultBody(v: ToolResultIn): { content?: ResultBlock[]; is_error?: boolean | null } {
+  const out: { content?: ResultBlock[]; is_error?: boolean | null } = {};
+  if (v.content !== undefined && v.content !== null) out.content = v.content.map((b) => block(b));
+  if (v.is_error !== undefined) out.is_error = v.is_error;
+  return out;
 }
 
 function optThread(v: string | null | undefined): { session_thread_id?: string | null } {
@@ -65,15 +92,15 @@ function optThread(v: string | null | undefined): { session_thread_id?: string |
 
 /** One client event in stored form (server fields such as `id` come later). */
 export function clientEvent(v: ClientEventInput, field: string): NewEvent {
-  const type = v.type;
   switch (v.type) {
     case 'user.message':
+      return { type: v.type, content: v.content.map((b) => block(b)) };
     case 'system.message':
-      return { type, content: v.content.map(contentBlock) };
+      return { type: v.type, content: v.content.map((b) => block(b)) };
     case 'user.interrupt':
-      return { type, ...optThread(v.session_thread_id) };
+      return { type: v.type, ...optThread(v.session_thread_id) };
     case 'user.tool_confirmation': {
-      const out: NewEvent = { type, tool_use_id: v.tool_use_id, result: v.result };
+      const out: NewEvent = { type: v.type, tool_use_id: v.tool_use_id, result: v.result };
       if (v.deny_message !== undefined && v.deny_message !== null) {
         if (v.result !== 'deny') throw invalid(`${field}.deny_message: only allowed when result is deny`);
         out.deny_message = v.deny_message;
@@ -81,16 +108,13 @@ export function clientEvent(v: ClientEventInput, field: string): NewEvent {
       return { ...out, ...optThread(v.session_thread_id) };
     }
     case 'user.custom_tool_result':
-    case 'user.tool_result': {
-      const out: NewEvent = v.type === 'user.custom_tool_result' ? { type, custom_tool_use_id: v.custom_tool_use_id } : { type, tool_use_id: v.tool_use_id };
-      if (v.content !== undefined && v.content !== null) out.content = v.content.map(contentBlock);
-      if (v.is_error !== undefined) out.is_error = v.is_error;
-      return { ...out, ...optThread(v.session_thread_id) };
-    }
+      return { type: v.type, custom_tool_use_id: v.custom_tool_use_id, ...resultBody(v), ...optThread(v.session_thread_id) };
+    case 'user.tool_result':
+      return { type: v.type, tool_use_id: v.tool_use_id, ...resultBody(v), ...optThread(v.session_thread_id) };
     case 'user.define_outcome': {
       const r = v.rubric;
-      const rubric = r.type === 'text' ? { type: 'text', content: r.content } : { type: 'file', file_id: r.file_id };
-      return { type, description: v.description, rubric, max_iterations: v.max_iterations ?? 3, outcome_id: newId('outcome') };
+      const rubric: EventOf<'user.define_outcome'>['rubric'] = r.type === 'text' ? { type: 'text', content: r.content } : { type: 'file', file_id: r.file_id };
+      return { type: v.type, description: v.description, rubric, max_iterations: v.max_iterations ?? 3, outcome_id: newId('outcome') };
     }
   }
 }

@@ -1,6 +1,8 @@
 import { envNumber } from '../env.js';
 import path from 'node:path';
+import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { Outbound } from '../net/outbound.js';
 import type { Store } from '../store/db.js';
 import { LocalDiskBlobStore, type BlobStore } from '../store/blobs.js';
 import { loadMasterKey, secretBoxFor, type SecretBox } from '../vault/crypto.js';
@@ -29,14 +31,15 @@ export function maxFileBytes(env: NodeJS.ProcessEnv = process.env): number {
  * Builds files, resources, vaults and credentials, and plugs them into sessions: resource
  * resolution at create time, the vault check, and clean-up of a deleted session's resources.
  */
-export function wireFilesAndVaults(config: Config, store: Store, sessions: Sessions): FilesAndVaults {
+export function wireFilesAndVaults(config: Config, store: Store, sessions: Sessions, log: Logger): FilesAndVaults {
   const blobs = new LocalDiskBlobStore(path.join(config.dataDir, 'blobs'));
   const secrets = secretBoxFor(loadMasterKey(config.dataDir));
   const files = new Files(store.db, blobs, maxFileBytes());
   const vaults = new Vaults(store.db);
-  const credentials = new Credentials(store.db, vaults, secrets);
+  const outbound = new Outbound({ allow: config.outboundAllowHosts ?? [], serverPort: () => config.port, log });
+  const credentials = new Credentials(store.db, vaults, secrets, outbound);
   const resources = new SessionResources(store.db, files, sessions, secrets);
-  sessions.resolveResources = async (input, sessionId) => (await resources.resolveForCreate(input, sessionId)) as unknown as Record<string, unknown>[];
+  sessions.resolveResources = (input, sessionId) => resources.resolveForCreate(input, sessionId);
   sessions.checkVaults = (ids) => vaults.checkForSession(ids);
   const retire = sessions.hooks.retire;
   sessions.hooks.retire = async (id, reason) => {

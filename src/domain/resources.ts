@@ -1,6 +1,13 @@
+import type {
+  BetaManagedAgentsFileResource,
+  BetaManagedAgentsGitHubRepositoryResource,
+  BetaManagedAgentsDeleteSessionResource,
+  BetaManagedAgentsMemoryStoreResource,
+} from '@anthropic-ai/sdk/resources/beta/sessions/resources';
 import { keyset } from '../store/keyset.js';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import type { SecretBox } from '../vault/crypto.js';
 import type { Static } from '@sinclair/typebox';
@@ -30,34 +37,23 @@ declare module '../store/schema.js' {
 
 export type Checkout = { type: 'branch'; name: string } | { type: 'commit'; sha: string };
 
-export interface FileResource {
-  type: 'file';
-  id: string;
-  file_id: string;
-  mount_path: string;
-  created_at: string;
-  updated_at: string;
-}
+/** Session resources as the SDK declares them, with the fields Paddock always sets made required. */
+export type FileResource = BetaManagedAgentsFileResource;
 
-export interface GitHubRepositoryResource {
-  type: 'github_repository';
-  id: string;
-  url: string;
-  mount_path: string;
+export interface GitHubRepositoryResource extends BetaManagedAgentsGitHubRepositoryResource {
   checkout: Checkout | null;
-  created_at: string;
-  updated_at: string;
 }
 
 /** A snapshot of the memory store reference as given; it has no id on the wire. */
-export interface MemoryStoreResource {
-  type: 'memory_store';
-  memory_store_id: string;
+export interface MemoryStoreResource extends BetaManagedAgentsMemoryStoreResource {
   access: 'read_write' | 'read_only';
   instructions: string | null;
 }
 
 export type SessionResource = FileResource | GitHubRepositoryResource | MemoryStoreResource;
+
+/** A resource row's `data`: the wire form, plus the row id a memory store keeps internally. */
+export type StoredResource = FileResource | GitHubRepositoryResource | (MemoryStoreResource & { id: string });
 
 /** What the sandbox needs to materialise a session's resources (decrypted; stays in the server). */
 export type ResourceMount =
@@ -109,14 +105,16 @@ function repoUrl(v: string, field: string): { url: string; repo: string } {
 }
 
 /** Strips what the wire form does not carry (the memory store row's internal id). */
-export function wire(r: SessionResource & { id?: string }): SessionResource {
-  if (r.type !== 'memory_store') return r;
-  const { id: _internal, ...rest } = r as MemoryStoreResource & { id?: string };
+export function wire(r: StoredResource): SessionResource {
+  return r.type === 'memory_store' ? memoryStoreWire(r) : r;
+}
+
+function memoryStoreWire({ id: _internal, ...rest }: MemoryStoreResource & { id: string }): MemoryStoreResource {
   return rest;
 }
 
 interface Parsed {
-  resource: SessionResource & { id: string };
+  resource: StoredResource;
   secret?: string;
 }
 
@@ -139,7 +137,7 @@ export class SessionResources {
       const file = await this.files.getUsable(input.file_id);
       const mount = input.mount_path ?? `/mnt/session/uploads/${file.id}`;
       return {
-        resource: { type: 'file', id, file_id: file.id, mount_path: checkMountPath(mount, `${field}.mount_path`), created_at: now, updated_at: now },
+        resource: { type: 'file', id, file_id: file.id, mount_path: checkMountPath(mount, `${field}.mount_path`), created_at: now, updated_at: now } satisfies FileResource,
       };
     }
     if (input.type === 'github_repository') {
@@ -155,7 +153,7 @@ export class SessionResources {
           checkout: input.checkout ? (input.checkout.type === 'branch' ? { type: 'branch', name: input.checkout.name } : { type: 'commit', sha: input.checkout.sha }) : null,
           created_at: now,
           updated_at: now,
-        },
+        } satisfies BetaManagedAgentsGitHubRepositoryResource,
         secret: tok,
       };
     }
@@ -167,13 +165,13 @@ export class SessionResources {
         memory_store_id: input.memory_store_id,
         access: input.access ?? 'read_write',
         instructions: input.instructions ?? null,
-      } as MemoryStoreResource & { id: string },
+      },
     };
   }
 
   private async insert(sessionId: string, p: Parsed): Promise<void> {
     const r = p.resource;
-    const now = 'created_at' in r ? r.created_at : nowIso();
+    const now = r.type === 'memory_store' ? nowIso() : r.created_at;
     await this.db
       .insertInto('session_resources')
       .values({
@@ -206,9 +204,9 @@ export class SessionResources {
       }
       parsed.push(p);
     }
-    const stores = parsed.filter((p) => p.resource.type === 'memory_store');
+    const stores = parsed.flatMap((p) => (p.resource.type === 'memory_store' ? [p.resource.memory_store_id] : []));
     if (stores.length > MAX_MEMORY_STORES) throw invalid(`resources: at most ${MAX_MEMORY_STORES} memory stores`);
-    if (new Set(stores.map((p) => (p.resource as MemoryStoreResource).memory_store_id)).size !== stores.length) {
+    if (new Set(stores).size !== stores.length) {
       throw invalid('resources: a memory store can be attached only once');
     }
     for (const p of parsed) await this.insert(sessionId, p);
@@ -225,7 +223,7 @@ export class SessionResources {
   /** Keeps the session object's `resources` (what sessions.retrieve shows) in step with the table. */
   private async syncSession(sessionId: string): Promise<void> {
     const all = await this.rows(sessionId);
-    await this.sessions.patch(sessionId, (s) => ({ ...s, resources: all.map((r) => wire(JSON.parse(r.data))) as unknown as Record<string, unknown>[] }));
+    await this.sessions.patch(sessionId, (s) => ({ ...s, resources: all.map((r) => wire(readJson<StoredResource>(r.data))) }));
   }
 
   private rows(sessionId: string) {
@@ -236,7 +234,7 @@ export class SessionResources {
     await this.liveSession(sessionId);
     const p = await this.parse(input, 'body', { atCreate: false });
     const m = SessionResources.mountOf(p.resource);
-    const existing = (await this.rows(sessionId)).map((r) => JSON.parse(r.data) as SessionResource);
+    const existing = (await this.rows(sessionId)).map((r) => readJson<StoredResource>(r.data));
     if (existing.length >= MAX_RESOURCES) throw invalid(`A session holds at most ${MAX_RESOURCES} resources`);
     if (m !== undefined && existing.some((r) => SessionResources.mountOf(r) === m)) {
       throw invalid(`body.mount_path: another resource is already mounted at ${m}`);
@@ -251,13 +249,15 @@ export class SessionResources {
     if (!hasPrefix(id, 'sessionResource')) throw notFound('Session resource', id);
     const row = await this.db
       .selectFrom('session_resources')
-      .select(['id', 'type', 'data', 'secret'])
+      .select(['id', 'data', 'secret'])
       .where('id', '=', id)
       .where('session_id', '=', sessionId)
       .executeTakeFirst();
+    if (!row) throw notFound('Session resource', id);
+    const resource = readJson<StoredResource>(row.data);
     // Memory store rows carry an internal id the API never shows, so they are not addressable.
-    if (!row || row.type === 'memory_store') throw notFound('Session resource', id);
-    return { resource: JSON.parse(row.data) as FileResource | GitHubRepositoryResource, secret: row.secret };
+    if (resource.type === 'memory_store') throw notFound('Session resource', id);
+    return { resource, secret: row.secret };
   }
 
   async get(sessionId: string, id: string): Promise<SessionResource> {
@@ -276,7 +276,7 @@ export class SessionResources {
     return next;
   }
 
-  async delete(sessionId: string, id: string): Promise<{ id: string; type: 'session_resource_deleted' }> {
+  async delete(sessionId: string, id: string): Promise<BetaManagedAgentsDeleteSessionResource> {
     await this.liveSession(sessionId);
     await this.row(sessionId, id);
     await this.db.deleteFrom('session_resources').where('id', '=', id).execute();
@@ -284,25 +284,25 @@ export class SessionResources {
     return { id, type: 'session_resource_deleted' };
   }
 
-  async list(sessionId: string, q: { after?: string; before?: string; direction: 'asc' | 'desc'; limit: number }): Promise<Array<SessionResource & { id: string }>> {
+  async list(sessionId: string, q: { after?: string; before?: string; direction: 'asc' | 'desc'; limit: number }): Promise<StoredResource[]> {
     await this.sessions.get(sessionId);
     let query = this.db.selectFrom('session_resources').select('data').where('session_id', '=', sessionId);
     const rows = await keyset(query, 'id', q).execute();
-    return rows.map((r) => JSON.parse(r.data) as SessionResource & { id: string });
+    return rows.map((r) => readJson<StoredResource>(r.data));
   }
 
   /** For the sandbox: each resource with the file's local bytes or the repository's token. */
   async mountsForSession(sessionId: string): Promise<ResourceMount[]> {
     const out: ResourceMount[] = [];
     for (const row of await this.rows(sessionId)) {
-      const r = JSON.parse(row.data) as SessionResource & { id: string };
+      const r = readJson<StoredResource>(row.data);
       if (r.type === 'file') {
         const file = await this.files.get(r.file_id).catch(() => null);
         out.push({ resource: r, file, localPath: file ? this.files.localPath(file.id) : undefined });
       } else if (r.type === 'github_repository') {
         out.push({ resource: r, authorizationToken: row.secret ? this.box.open(row.secret, this.aad(r.id)) : undefined });
       } else {
-        out.push({ resource: wire(r) as MemoryStoreResource });
+        out.push({ resource: memoryStoreWire(r) });
       }
     }
     return out;

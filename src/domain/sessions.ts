@@ -1,5 +1,12 @@
+import type { BetaManagedAgentsSessionResource } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
+import type {
+  BetaManagedAgentsDeletedSession,
+  BetaManagedAgentsSession,
+  BetaManagedAgentsSessionAgent,
+} from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import { keyset } from '../store/keyset.js';
 import { sql, type Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { SessionBus } from '../fanout/bus.js';
 import type { Database } from '../store/schema.js';
 import type { Static } from '@sinclair/typebox';
@@ -10,15 +17,18 @@ import type { Agent, Agents } from './agents.js';
 import type { Environments } from './environments.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { clientEvents } from './event-params.js';
-import type { EventLog, NewEvent, SessionEvent } from './event-log.js';
+import type { EventLog, SessionEvent } from './event-log.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
-import { createMetadata, patchMetadata } from './validate.js';
+import { createMetadata, isOneOf, patchMetadata } from './validate.js';
 
 export type SessionStatus = 'idle' | 'running' | 'rescheduling' | 'terminated';
 
-/** The agent as the session froze it at creation (SessionAgent on the wire). */
-export type SessionAgent = Omit<Agent, 'created_at' | 'updated_at' | 'archived_at' | 'metadata'>;
+/** An agent version without its record-keeping fields: what a session freezes of it. */
+type AgentSnapshot = Omit<Agent, 'created_at' | 'updated_at' | 'archived_at' | 'metadata'>;
+
+/** The agent as the session froze it at creation, its multiagent roster expanded into thread agents. */
+export type SessionAgent = BetaManagedAgentsSessionAgent;
 
 export interface SessionUsage {
   input_tokens: number;
@@ -28,24 +38,12 @@ export interface SessionUsage {
   server_tool_use?: { web_fetch_requests: number; web_search_requests: number } | null;
 }
 
-export interface Session {
-  type: 'session';
-  id: string;
-  title: string | null;
+/** A session as the SDK declares it, with the fields Paddock always sets made required. */
+export interface Session extends BetaManagedAgentsSession {
   status: SessionStatus;
-  agent: SessionAgent;
-  environment_id: string;
-  metadata: Record<string, string>;
-  vault_ids: string[];
-  resources: Record<string, unknown>[];
   deployment_id: string | null;
-  budget: Record<string, unknown> | null;
-  outcome_evaluations: Record<string, unknown>[];
   stats: { active_seconds: number; duration_seconds: number };
   usage: SessionUsage;
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
 }
 
 export interface SessionListQuery {
@@ -75,7 +73,9 @@ export type SessionCreateInput = Static<typeof SessionCreate>;
 export type SessionUpdateInput = Static<typeof SessionUpdate>;
 export type SendEventsInput = Static<typeof SendEvents>;
 
-function snapshot(a: Agent): SessionAgent {
+const SESSION_STATUSES: readonly SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
+
+function snapshot(a: Agent): AgentSnapshot {
   const { created_at, updated_at, archived_at, metadata, ...rest } = a;
   return rest;
 }
@@ -90,8 +90,10 @@ const EMPTY_USAGE: SessionUsage = {
 export class Sessions {
   hooks: SessionHooks = { wake: () => {}, retire: async () => {} };
   /** Resource handling (mounts, files, repositories) is plugged in by the resources module. */
-  resolveResources: (input: SessionCreateInput['resources'], sessionId: string) => Promise<Record<string, unknown>[]> = async (input) =>
-    input ?? [];
+  resolveResources: (input: SessionCreateInput['resources'], sessionId: string) => Promise<BetaManagedAgentsSessionResource[]> = async (input) => {
+    if (input === undefined || input === null) return [];
+    throw invalid('resources: this server has no resource support');
+  };
   checkVaults: (ids: string[]) => Promise<void> = async () => {};
 
   constructor(
@@ -103,16 +105,15 @@ export class Sessions {
   ) {}
 
   /** The snapshot names each agent of its multiagent config as a full thread-agent snapshot (SessionMultiagent). */
-  private async withThreadAgents(a: SessionAgent): Promise<SessionAgent> {
+  private async withThreadAgents(a: AgentSnapshot): Promise<SessionAgent> {
     const multiagent = await mapAgentRefs(a.multiagent, async (ref) => {
-      const pinned = ref as { id: string; version: number };
-      const { multiagent: _, ...thread } = snapshot(await this.agents.get(pinned.id, pinned.version));
+      const { multiagent: _, ...thread } = snapshot(await this.agents.get(ref.id, ref.version));
       return thread;
     });
     return { ...a, multiagent };
   }
 
-  private async resolveAgent(input: SessionCreateInput['agent']): Promise<SessionAgent> {
+  private async resolveAgent(input: SessionCreateInput['agent']): Promise<AgentSnapshot> {
     if (typeof input === 'string') {
       const a = await this.agents.get(input);
       return snapshot(checkLive(a));
@@ -144,7 +145,7 @@ export class Sessions {
     await this.checkVaults(vaultIds);
     const initial = clientEvents(input.initial_events ?? [], 'initial_events');
     // Not in the schema: budgets are refused with the API's own error code.
-    const budget = (input as { budget?: unknown }).budget;
+    const budget = 'budget' in input ? input.budget : undefined;
     if (budget !== undefined && budget !== null) {
       throw new ApiError(400, 'invalid_request_error', 'budget: this server does not price models, so budgets are not supported', {
         error_code: 'model_not_budgetable',
@@ -170,7 +171,7 @@ export class Sessions {
       created_at: now,
       updated_at: now,
       archived_at: null,
-    };
+    } satisfies BetaManagedAgentsSession;
     await this.db
       .insertInto('sessions')
       .values({
@@ -200,8 +201,8 @@ export class Sessions {
   }
 
   private fromRow(row: { data: string; status: string; updated_at: string; archived_at: string | null }): Session {
-    const s = JSON.parse(row.data) as Session;
-    s.status = row.status as SessionStatus;
+    const s = readJson<Session>(row.data);
+    s.status = isOneOf(SESSION_STATUSES, row.status) ? row.status : s.status;
     s.updated_at = row.updated_at;
     s.archived_at = row.archived_at;
     s.stats.duration_seconds = Math.max(0, (Date.now() - Date.parse(s.created_at)) / 1000);
@@ -221,7 +222,8 @@ export class Sessions {
     const cur = await this.get(id);
     if (cur.archived_at) throw new ApiError(409, 'conflict_error', `Session ${id} is archived`);
     // Not in the schema (they cannot be updated), refused with the API's own messages.
-    const { vault_ids, budget } = input as { vault_ids?: unknown; budget?: unknown };
+    const vault_ids = 'vault_ids' in input ? input.vault_ids : undefined;
+    const budget = 'budget' in input ? input.budget : undefined;
     if (vault_ids !== undefined) throw invalid('vault_ids: cannot be changed after a session is created');
     if (budget !== undefined && budget !== null) {
       throw new ApiError(400, 'invalid_request_error', 'budget: can only be set when the session is created', { error_code: 'budget_create_only' });
@@ -260,7 +262,7 @@ export class Sessions {
     return this.get(id);
   }
 
-  async delete(id: string): Promise<{ id: string; type: 'session_deleted' }> {
+  async delete(id: string): Promise<BetaManagedAgentsDeletedSession> {
     await this.get(id);
     await this.hooks.retire(id, 'deleted');
     await this.db.transaction().execute(async (trx) => {
@@ -294,7 +296,7 @@ export class Sessions {
   /** The session's latest idle says `requires_action`: it waits on tool results or confirmations. */
   private async waitsForClient(id: string): Promise<boolean> {
     const [last] = await this.log.list(id, { types: ['session.status_idle'], order: 'desc', limit: 1 });
-    return (last?.event.stop_reason as { type?: string } | undefined)?.type === 'requires_action';
+    return last?.event.type === 'session.status_idle' && last.event.stop_reason.type === 'requires_action';
   }
 
   /** Validates and appends client events, then wakes the runtime. */
@@ -308,7 +310,7 @@ export class Sessions {
         `system.message cannot be sent while session ${id} is idle with stop_reason requires_action; send the user.custom_tool_result or user.tool_confirmation events it waits for first`,
       );
     }
-    const stored = await this.log.append(id, events as NewEvent[]);
+    const stored = await this.log.append(id, events);
     this.hooks.wake(id);
     return stored;
   }

@@ -1,5 +1,7 @@
+import type { BetaManagedAgentsDeletedVault, BetaManagedAgentsVault } from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
 import { keyset } from '../store/keyset.js';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import type { Static } from '@sinclair/typebox';
 import type { VaultCreate, VaultUpdate } from '../http/schemas/vaults.js';
@@ -22,16 +24,8 @@ declare module '../store/schema.js' {
   }
 }
 
-/** Vault on the wire (wire-contract §8). */
-export interface Vault {
-  type: 'vault';
-  id: string;
-  display_name: string;
-  metadata: Record<string, string>;
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
-}
+/** Vault on the wire (wire-contract §8), exactly as the SDK declares it. */
+export type Vault = BetaManagedAgentsVault;
 
 /** What archiving or deleting a vault does to its credentials; provided by the credentials module. */
 export interface VaultCredentialHooks {
@@ -70,7 +64,7 @@ export class Vaults {
     if (!hasPrefix(id, 'vault')) throw notFound('Vault', id);
     const row = await this.db.selectFrom('vaults').select('data').where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound('Vault', id);
-    return JSON.parse(row.data) as Vault;
+    return readJson<Vault>(row.data);
   }
 
   /** A vault that credentials may be added to and sessions may use. */
@@ -109,7 +103,7 @@ export class Vaults {
     return this.save({ ...cur, archived_at: now, updated_at: now });
   }
 
-  async delete(id: string): Promise<{ id: string; type: 'vault_deleted' }> {
+  async delete(id: string): Promise<BetaManagedAgentsDeletedVault> {
     await this.get(id);
     await this.credentialHooks.deleteAll(id);
     await this.db.deleteFrom('vaults').where('id', '=', id).execute();
@@ -120,7 +114,7 @@ export class Vaults {
     let query = this.db.selectFrom('vaults').select('data');
     if (!q.includeArchived) query = query.where('archived_at', 'is', null);
     const rows = await keyset(query, 'id', q).execute();
-    return rows.map((r) => JSON.parse(r.data) as Vault);
+    return rows.map((r) => readJson<Vault>(r.data));
   }
 
   /** Session create: every vault must exist and be live; the order is kept (first match wins). */

@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js';
 import type { NewEvent } from '../domain/event-log.js';
 import { newId } from '../domain/ids.js';
 import type { Session } from '../domain/sessions.js';
+import { isObject } from '../domain/validate.js';
 import type { SessionState, StopReason, ToolUse, TurnRecord } from './derive.js';
 import type { SessionLeases } from './leases.js';
 import { classifyModelError, contextWindow, isAbort, ModelClient, thinkingFor, withCacheBreakpoints } from './model.js';
@@ -249,7 +250,7 @@ export class SessionRunner {
     // The request consumes what the log holds when its span opens; if the log moved (an interrupt,
     // more input), derive again rather than open a span on a stale view.
     if ((await this.ctx.events.lastSeq(session.id)) !== state.lastSeq) return;
-    const modelId = (session.agent.model as { id: string }).id;
+    const modelId = session.agent.model.id;
     const threshold = this.opts.compactionThresholdTokens ?? 0.8 * contextWindow(modelId);
     if (state.lastPromptTokens > threshold && !state.compactedSinceLastRequest && state.messages.length > 0) {
       try {
@@ -280,7 +281,7 @@ export class SessionRunner {
     const id = session.id;
     const agent = session.agent;
     const toolset = toolsetFor(agent, this.ctx.tools);
-    const modelId = (agent.model as { id: string }).id;
+    const modelId = agent.model.id;
     const params: Anthropic.Messages.MessageCreateParamsNonStreaming = {
       model: modelId,
       max_tokens: this.opts.maxTokens,
@@ -329,7 +330,7 @@ export class SessionRunner {
       await sleep(Math.min(this.opts.retryMaxMs, Math.max(backoff, f.retryAfterMs ?? 0)), signal);
       return;
     }
-    const stop_reason = f.retryable ? { type: 'retries_exhausted' } : { type: 'end_turn' };
+    const stop_reason: StopReason = f.retryable ? { type: 'retries_exhausted' } : { type: 'end_turn' };
     await this.append(
       session.id,
       [
@@ -429,7 +430,7 @@ function responseEvents(message: Anthropic.Messages.Message, previews: PreviewTr
       events.push({ type: 'agent.thinking', id: slot.eventId });
       content.push({ type: 'redacted_thinking', data: b.data });
     } else if (b.type === 'tool_use') {
-      const input = (b.input ?? {}) as Record<string, unknown>;
+      const input = isObject(b.input) ? b.input : {};
       const route = toolset.route(b.name);
       if (route?.kind === 'custom') events.push({ type: 'agent.custom_tool_use', id: slot.eventId, name: b.name, input });
       // A tool the agent does not have is refused before any policy applies: deny, no evaluation.
@@ -437,7 +438,7 @@ function responseEvents(message: Anthropic.Messages.Message, previews: PreviewTr
       content.push({ type: 'tool_use', id: slot.eventId, name: b.name, input });
     } else {
       // Server tool blocks (web search and the like) go back to the model as they came.
-      content.push(b as unknown as Anthropic.Messages.ContentBlockParam);
+      content.push(b);
     }
   });
   return { events, content };

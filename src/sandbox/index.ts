@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { SandboxToolExecutor, type SessionFiles } from '../tools/executor.js';
 import { BubblewrapProvider } from './bubblewrap/provider.js';
@@ -45,7 +44,7 @@ export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
       log.info({ run_as: runAs?.uid ?? process.getuid?.(), limits: settings.limits }, 'sandbox provider: bubblewrap');
     }
   }
-  const volumes = provider?.name === 'bubblewrap' ? sessionVolumes(settings, path.join(deps.dataDir, 'sandboxes'), runAs, log) : undefined;
+  const volumes = provider?.name === 'bubblewrap' ? sessionVolumes(settings, runAs, log) : undefined;
   return new SandboxToolExecutor({
     volumes,
     dataDir: deps.dataDir,
@@ -63,7 +62,7 @@ export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
  * Each session's disk as an ext4 volume of the quota's size where the machine allows it (root,
  * loop devices, e2fsprogs): the only way the quota holds against background writers.
  */
-function sessionVolumes(settings: SandboxSettings, sandboxesDir: string, runAs: { uid: number; gid: number } | undefined, log: Logger): SessionVolumes | undefined {
+function sessionVolumes(settings: SandboxSettings, runAs: { uid: number; gid: number } | undefined, log: Logger): SessionVolumes | undefined {
   if (settings.volume === 'directory') return undefined;
   const problem = SessionVolumes.probe();
   if (problem) {
@@ -72,5 +71,5 @@ function sessionVolumes(settings: SandboxSettings, sandboxesDir: string, runAs: 
     return undefined;
   }
   log.info({ size_mib: settings.limits.diskMib }, 'session disks: one ext4 volume per session');
-  return new SessionVolumes({ sandboxesDir, sizeMib: settings.limits.diskMib, owner: runAs ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }, log });
+  return new SessionVolumes({ sizeMib: settings.limits.diskMib, owner: runAs ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }, log });
 }

@@ -19,11 +19,11 @@ const run = promisify(execFile);
  * `.paddock/` (root only: file resource copies and the egress proxy's socket).
  */
 export class SessionVolumes {
-  /** Volumes a crashed earlier run left mounted come off before this run mounts any. */
-  private swept?: Promise<void>;
+  /** Mount points this process mounted or found mounted and used: what it unmounts at shutdown. */
+  private readonly used = new Set<string>();
 
   constructor(
-    private readonly opts: { sandboxesDir: string; sizeMib: number; owner: { uid: number; gid: number }; log: Logger },
+    private readonly opts: { sizeMib: number; owner: { uid: number; gid: number }; log: Logger },
   ) {}
 
   /** Why volumes cannot be used here, or undefined: formats and mounts a tiny image once. */
@@ -48,15 +48,15 @@ export class SessionVolumes {
   }
 
   /**
-   * Unmounts every volume under `sandboxesDir` that nothing uses: at start, what a crashed run
-   * left mounted; at shutdown, volumes of sandboxes that ended by themselves. A busy one (another
-   * Paddock process on this machine sharing the data dir is using it) is left alone.
+   * Unmounts every volume this process used that nothing uses any more (sandboxes that ended by
+   * themselves). Volumes of other Paddock processes sharing the data dir on this machine are
+   * never touched; one left mounted by a crashed process is reused when its session runs again.
    */
   async unmountAll(): Promise<void> {
-    for (const mountPoint of await mountPointsUnder(this.opts.sandboxesDir)) {
+    for (const mountPoint of [...this.used]) {
       try {
-        await run('umount', [mountPoint]);
-        this.opts.log.info({ mount_point: mountPoint }, 'unmounted an unused session volume');
+        if (await isMountPoint(mountPoint)) await run('umount', [mountPoint]);
+        this.used.delete(mountPoint);
       } catch (err) {
         this.opts.log.info({ mount_point: mountPoint, err: firstLine(err) }, 'session volume in use; left mounted');
       }
@@ -65,7 +65,7 @@ export class SessionVolumes {
 
   /** Creates the session's image on first use and mounts it at `mountPoint` unless it already is. */
   async mount(image: string, mountPoint: string): Promise<void> {
-    await (this.swept ??= this.unmountAll().catch((err: unknown) => this.opts.log.warn({ err }, 'could not look for stale session volumes')));
+    this.used.add(path.resolve(mountPoint));
     const fresh = !(await exists(image));
     if (fresh) await makeImage(image, this.opts.sizeMib);
     await fs.mkdir(mountPoint, { recursive: true, mode: 0o711 });
@@ -89,6 +89,7 @@ export class SessionVolumes {
     for (let attempt = 0; await isMountPoint(mountPoint); attempt++) {
       try {
         await run('umount', [mountPoint]);
+        this.used.delete(path.resolve(mountPoint));
         return;
       } catch (err) {
         if (attempt >= 20) {
@@ -136,12 +137,6 @@ async function mountPoints(): Promise<string[]> {
 
 async function isMountPoint(p: string): Promise<boolean> {
   return (await mountPoints()).includes(path.resolve(p));
-}
-
-async function mountPointsUnder(dir: string): Promise<string[]> {
-  const base = path.resolve(dir) + path.sep;
-  // Deepest first, so nested mounts come off before their parents.
-  return (await mountPoints()).filter((m) => m.startsWith(base)).sort((a, b) => b.length - a.length);
 }
 
 function firstLine(err: unknown): string {

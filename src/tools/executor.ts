@@ -54,9 +54,10 @@ function networkingOf(call: ToolCall): Networking {
 }
 
 function toolConfig(session: Session, name: string): Record<string, unknown> | undefined {
-  for (const t of session.agent.tools as Array<Record<string, unknown>>) {
-    if (t.type !== 'agent_toolset_20260401' || !Array.isArray(t.configs)) continue;
-    return (t.configs as Array<Record<string, unknown>>).find((c) => c.name === name);
+  for (const t of session.agent.tools) {
+    if (t.type !== 'agent_toolset_20260401') continue;
+    const config = t.configs.find((c) => c.name === name);
+    return config && { ...config };
   }
   return undefined;
 }
@@ -260,12 +261,7 @@ export class SandboxToolExecutor implements ToolExecutor {
   async afterTurn(session: Session): Promise<void> {
     if (!this.opts.files) return;
     const dirs = this.dirs(session.id);
-    try {
-      await fs.access(dirs.outputs);
-    } catch {
-      return;
-    }
-    const n = await captureOutputs(this.opts.files, session.id, dirs.outputs, path.join(dirs.root, 'outputs.json'), this.opts.log);
+    const n = await captureOutputs(this.opts.files, session.id, dirs.outputs, path.join(dirs.root, 'outputs.json'), this.opts.log, this.opts.settings.capture);
     if (n) this.opts.log.info({ session_id: session.id, files: n }, 'captured session outputs');
   }
 

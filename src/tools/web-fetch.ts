@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import { portOf, requestOver, type HttpResult } from '../net/http-request.js';
 import type { ToolOutcome } from '../runtime/tool-executor.js';
 import { EgressRefused, type EgressGate } from '../sandbox/egress/gate.js';
 
@@ -36,52 +35,14 @@ export function htmlToText(html: string): string {
     .trim();
 }
 
-interface Fetched {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-  truncated: boolean;
-}
-
-async function once(url: URL, gate: EgressGate, signal: AbortSignal): Promise<Fetched> {
-  const secure = url.protocol === 'https:';
-  const port = url.port ? Number(url.port) : secure ? 443 : 80;
-  const address = await gate.check(url.hostname, port);
-  const mod = secure ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = mod.request(
-      {
-        host: address,
-        port,
-        servername: secure && !/^[\d.:[\]]+$/.test(url.hostname) ? url.hostname : undefined,
-        path: url.pathname + url.search,
-        method: 'GET',
-        headers: { host: url.host, 'user-agent': 'Paddock-web_fetch/1.0', accept: 'text/html,text/plain,application/json,*/*;q=0.5' },
-        signal,
-        timeout: TIMEOUT_MS,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        let truncated = false;
-        res.on('data', (c: Buffer) => {
-          if (size >= MAX_BYTES) {
-            truncated = true;
-            res.destroy();
-            return;
-          }
-          chunks.push(c);
-          size += c.length;
-        });
-        const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), truncated });
-        res.on('end', done);
-        res.on('close', done);
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`timed out after ${TIMEOUT_MS}ms`)));
-    req.on('error', reject);
-    req.end();
+async function once(url: URL, gate: EgressGate, signal: AbortSignal): Promise<HttpResult> {
+  const socket = await gate.connect(url.hostname, portOf(url), signal);
+  return requestOver(url, socket, {
+    method: 'GET',
+    headers: { 'user-agent': 'Paddock-web_fetch/1.0', accept: 'text/html,text/plain,application/json,*/*;q=0.5' },
+    signal,
+    idleTimeoutMs: TIMEOUT_MS,
+    maxBytes: MAX_BYTES,
   });
 }
 
@@ -105,6 +66,7 @@ export async function webFetch(input: Record<string, unknown>, gate: EgressGate,
       const refused = domainAllowed(url.hostname.toLowerCase(), config);
       if (refused) return fail(`web_fetch: ${refused}`);
       const res = await once(url, gate, signal);
+      if (signal.aborted) return fail('web_fetch: interrupted');
       if (res.status >= 300 && res.status < 400 && res.headers.location) {
         if (hop >= MAX_REDIRECTS) return fail(`web_fetch: too many redirects (last: ${url.href})`);
         url = new URL(res.headers.location, url);

@@ -8,7 +8,8 @@ let client: Anthropic;
 let mcp: FakeOAuthMcp;
 
 beforeAll(async () => {
-  [p, mcp] = await Promise.all([startPaddock(), startFakeOAuthMcp()]);
+  // The stand-in MCP server and token endpoint listen on 127.0.0.1, which the outbound port refuses unless named.
+  [p, mcp] = await Promise.all([startPaddock({ env: { PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1' } }), startFakeOAuthMcp()]);
   client = p.client;
 });
 afterAll(async () => {

@@ -91,7 +91,8 @@ afterAll(async () => {
   await model?.close();
 });
 
-const MCP_URL = 'https://mcp.example.com/mcp';
+// Loopback, where nothing listens: validation probes it, and the outbound gate refuses it before any packet (tests send traffic nowhere else).
+const MCP_URL = 'http://127.0.0.1:7/mcp';
 
 describe('the checker', () => {
   it('finds a missing, an extra, a wrong literal, a wrong type and an unknown union member in a live object', async () => {

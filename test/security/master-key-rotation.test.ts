@@ -9,6 +9,8 @@ import { startFakeOAuthMcp, type FakeOAuthMcp } from '../support/fake-oauth-mcp.
 import { startPaddock, type PaddockProcess } from '../support/paddock.js';
 
 const run = promisify(execFile);
+// The stand-in MCP server listens on 127.0.0.1, which the outbound port refuses unless named.
+const LOCAL_MCP = { PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1' };
 const CLI = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
 
 let mcp: FakeOAuthMcp;
@@ -69,7 +71,7 @@ describe('paddock rotate-master-key', () => {
     expect(idsAfter[0]).not.toBe(idsBefore[0]);
 
     // Restarted on the new key, the credential still decrypts: the probe sends the right token.
-    p = await startPaddock({ dataDir: p.dataDir });
+    p = await startPaddock({ dataDir: p.dataDir, env: LOCAL_MCP });
     try {
       const v = await p.client.beta.vaults.credentials.mcpOAuthValidate(cred.id, { vault_id: vault.id });
       expect(v.status).toBe('valid');
@@ -93,7 +95,7 @@ describe('paddock rotate-master-key', () => {
     expect(out.stdout).toMatch(/Set PADDOCK_MASTER_KEY/);
     expect(out.stdout + out.stderr).not.toContain(newKey);
 
-    p = await startPaddock({ dataDir: p.dataDir, env: { PADDOCK_MASTER_KEY: newKey } });
+    p = await startPaddock({ dataDir: p.dataDir, env: { PADDOCK_MASTER_KEY: newKey, ...LOCAL_MCP } });
     try {
       expect((await p.client.beta.vaults.credentials.mcpOAuthValidate(cred.id, { vault_id: vault.id })).status).toBe('valid');
     } finally {

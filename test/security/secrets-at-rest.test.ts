@@ -46,7 +46,7 @@ const bodies: string[] = [];
 beforeAll(async () => {
   mcp = await startFakeOAuthMcp();
   // Debug logging: the most a deployment would log.
-  p = await startPaddock({ env: { PADDOCK_LOG_LEVEL: 'debug' } });
+  p = await startPaddock({ env: { PADDOCK_LOG_LEVEL: 'debug', PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1' } });
 });
 afterAll(async () => {
   await p?.stop();

@@ -31,7 +31,7 @@ describe.each(DIALECTS)('event log on %s', (dialect) => {
     const n = node(h.store);
     const id = await newSession(n);
     const first = await n.events.append(id, [{ type: 'user.message', content: [{ type: 'text', text: 'héllo ✓ "quoted" \n' }] }]);
-    await n.events.append(id, [{ type: 'agent.message', content: [] }, { type: 'session.status_idle', stop_reason: { type: 'end_turn' } }]);
+    await n.events.append(id, [{ type: 'agent.message', content: [] }, { type: 'session.status_idle', stop_reason: { type: 'end_turn' }, stop_details: null }]);
     const all = await n.events.all(id);
     expect(all.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(all.map((e) => e.event.type)).toEqual(['user.message', 'agent.message', 'session.status_idle']);
@@ -51,7 +51,7 @@ describe.each(DIALECTS)('event log on %s', (dialect) => {
     const id = await newSession(n);
     await n.events.append(id, [{ type: 'session.status_running' }]);
     expect((await n.sessions.get(id)).status).toBe('running');
-    await n.events.append(id, [{ type: 'session.status_idle', stop_reason: { type: 'end_turn' } }]);
+    await n.events.append(id, [{ type: 'session.status_idle', stop_reason: { type: 'end_turn' }, stop_details: null }]);
     expect((await n.sessions.get(id)).status).toBe('idle');
   });
 

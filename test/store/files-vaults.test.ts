@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { Agents } from '../../src/domain/agents.js';
@@ -24,7 +25,7 @@ describe.each(DIALECTS)('files, resources and vaults on %s', (dialect) => {
     const environments = new Environments(h.store.db);
     const sessions = new Sessions(h.store.db, new EventLog(h.store.db, bus), bus, agents, environments);
     const config = { dataDir: mkdtempSync(path.join(tmpdir(), 'paddock-fv-')) } as Config;
-    return { agents, environments, sessions, ...wireFilesAndVaults(config, h.store, sessions) };
+    return { agents, environments, sessions, ...wireFilesAndVaults(config, h.store, sessions, pino({ level: 'silent' })) };
   };
   const newSession = async (d: ReturnType<typeof domain>, extra: Record<string, unknown> = {}) => {
     const agent = await d.agents.create({ name: `a-${Math.random()}`, model: 'claude-sonnet-4-5' });

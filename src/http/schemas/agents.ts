@@ -35,12 +35,15 @@ const ToolReference = Type.Object(
   { type: Type.Literal('tool_reference'), name: Str(128, 1) },
   { 'x-error': { type: 'must be {type: tool_reference, name}' } },
 );
-const ToolFilter = (objects: boolean) =>
-  Type.Union([
-    Literals(['all', 'none']),
-    ...(['all', 'none'] as const).map((t) => Type.Object({ type: Type.Literal(t) })),
-    ...(objects ? (['only', 'except'] as const).map((t) => Type.Object({ type: Type.Literal(t), tools: Type.Array(ToolReference) })) : []),
-  ], { 'x-error': { type: 'must be "all", "none" or a filter object' } });
+const AllOrNone = [Literals(['all', 'none']), ...(['all', 'none'] as const).map((t) => Type.Object({ type: Type.Literal(t) }))];
+const filterError = { 'x-error': { type: 'must be "all", "none" or a filter object' } };
+/** A web_fetch URL source filter: all, none, or only/except a list of tools. */
+const ToolFilter = Type.Union(
+  [...AllOrNone, ...(['only', 'except'] as const).map((t) => Type.Object({ type: Type.Literal(t), tools: Type.Array(ToolReference) }))],
+  filterError,
+);
+/** The URL source for user input has no tools to filter: all or none. */
+const UserInputFilter = Type.Union(AllOrNone, filterError);
 
 const BuiltinConfig = Type.Object({
   name: Literals(BUILTIN_TOOLS, { 'x-error': `must be one of ${BUILTIN_TOOLS.join(', ')}` }),
@@ -52,13 +55,18 @@ const BuiltinConfig = Type.Object({
   blocked_domains: Type.Optional(Domains),
   // web_fetch only.
   url_sources: Opt(Type.Object({
-    client_tool_results: Opt(ToolFilter(true)),
-    server_tool_results: Opt(ToolFilter(true)),
-    user_input: Opt(ToolFilter(false)),
+    client_tool_results: Opt(ToolFilter),
+    server_tool_results: Opt(ToolFilter),
+    user_input: Opt(UserInputFilter),
   })),
   max_content_tokens: Opt(Type.Integer({ minimum: 1, 'x-error': 'must be a positive integer' })),
   // web_search only.
-  user_location: Opt(Type.Object({ type: Type.Literal('approximate') }, { additionalProperties: true, 'x-error': 'must be {type: approximate, …}' })),
+  user_location: Opt(
+    Type.Object(
+      { type: Type.Literal('approximate'), city: Opt(Str(255)), region: Opt(Str(255)), country: Opt(Str(255)), timezone: Opt(Str(255)) },
+      { additionalProperties: true, 'x-error': { type: 'must be {type: approximate, …}' } },
+    ),
+  ),
 });
 
 export const AgentToolset = Type.Object({
@@ -115,16 +123,16 @@ export const VersionInput = Type.Union([Type.Integer({ minimum: 1 }), Type.Strin
   'x-error': 'must be a positive integer',
 });
 
-const AgentRef = (advisor: boolean) =>
-  Type.Union(
-    [
-      Str(128, 1),
-      Type.Object({ type: Type.Literal('self') }),
-      Type.Object({ type: Type.Literal('agent'), id: Str(128, 1), version: Opt(VersionInput) }),
-      ...(advisor ? [Type.Object({ type: Type.Literal('advisor'), model: Str(256, 1) })] : []),
-    ],
-    { 'x-error': { type: 'must be an agent id or an agent reference object' } },
-  );
+const agentRefs = [
+  Str(128, 1),
+  Type.Object({ type: Type.Literal('self') }),
+  Type.Object({ type: Type.Literal('agent'), id: Str(128, 1), version: Opt(VersionInput) }),
+] as const;
+const agentRefError = { 'x-error': { type: 'must be an agent id or an agent reference object' } };
+/** An agent named in a multiagent config: an id, `self`, or an agent reference. */
+const AgentRef = Type.Union([...agentRefs], agentRefError);
+/** A coordinator's roster entry: an agent, or an advisor model. */
+const RosterEntry = Type.Union([...agentRefs, Type.Object({ type: Type.Literal('advisor'), model: Str(256, 1) })], agentRefError);
 
 const Switch = Type.Union([Type.Object({ type: Type.Literal('enabled') }), Type.Object({ type: Type.Literal('disabled') })]);
 
@@ -133,14 +141,14 @@ const Delegation = Type.Union([
   Type.Object({
     type: Type.Literal('enabled'),
     inline_agents: Opt(Switch),
-    predefined_agents: Opt(Type.Array(AgentRef(false), { maxItems: 20, 'x-error': 'must list at most 20 agents' })),
+    predefined_agents: Opt(Type.Array(AgentRef, { maxItems: 20, 'x-error': 'must list at most 20 agents' })),
   }),
 ]);
 
 const Multiagent = Type.Union([
   Type.Object({
     type: Type.Literal('coordinator'),
-    agents: Type.Array(AgentRef(true), { minItems: 1, maxItems: 20, 'x-error': 'must list 1-20 agents' }),
+    agents: Type.Array(RosterEntry, { minItems: 1, maxItems: 20, 'x-error': 'must list 1-20 agents' }),
   }),
   Type.Object({
     type: Type.Literal('multiagent_20261001'),
@@ -155,12 +163,14 @@ export type ModelInput = Static<typeof Model>;
 export type ToolInput = Static<typeof Tools>[number];
 export type BuiltinConfigInput = Static<typeof BuiltinConfig>;
 export type ToolDefaultsInput = Static<typeof ToolDefaults>;
-export type ToolFilterInput = Static<ReturnType<typeof ToolFilter>>;
+export type ToolFilterInput = Static<typeof ToolFilter>;
+export type UserInputFilterInput = Static<typeof UserInputFilter>;
 export type McpServerInput = Static<typeof McpServers>[number];
 export type SkillInput = Static<typeof Skills>[number];
 export type ExecutionIdentityInput = Static<typeof ExecutionIdentity>;
 export type MultiagentInput = Static<typeof Multiagent>;
-export type AgentRefInputT = Static<ReturnType<typeof AgentRef>>;
+export type AgentRefInputT = Static<typeof AgentRef>;
+export type RosterEntryInput = Static<typeof RosterEntry>;
 export type DelegationInput = Static<typeof Delegation>;
 
 export const AGENT_LIMITS = { name: 256, description: 2048, system: 100_000 };

@@ -24,9 +24,15 @@ const Networking = Type.Union([
 
 const PackageList = Type.Array(Str(256, 1), { maxItems: 500, 'x-error': 'must be a list of at most 500 package names' });
 
+// One key per manager in PACKAGE_MANAGERS (the domain reads each by name, so a missing one fails the build).
 const Packages = Type.Object({
   type: Type.Optional(Type.Literal('packages')),
-  ...Object.fromEntries(PACKAGE_MANAGERS.map((m) => [m, Opt(PackageList)])),
+  apt: Opt(PackageList),
+  cargo: Opt(PackageList),
+  gem: Opt(PackageList),
+  go: Opt(PackageList),
+  npm: Opt(PackageList),
+  pip: Opt(PackageList),
 });
 
 const Config = Type.Union([

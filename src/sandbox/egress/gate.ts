@@ -1,7 +1,8 @@
-import { promises as dns } from 'node:dns';
-import net from 'node:net';
+import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { Networking } from '../../domain/environments.js';
+import { tcpConnect, type Connector } from '../../net/connect.js';
+import { canonicalHost, HostError, pickAddress } from '../../net/resolve.js';
 import { checkAddress, decide } from './policy.js';
 
 export interface EgressDenial {
@@ -22,34 +23,41 @@ export class EgressGate {
   private readonly refused: EgressDenial[] = [];
 
   constructor(
-    private readonly opts: { sessionId: string; networking: Networking; mcpHosts: string[]; serverPort: () => number; log: Logger },
+    private readonly opts: {
+      sessionId: string;
+      networking: Networking;
+      mcpHosts: string[];
+      serverPort: () => number;
+      log: Logger;
+      /** How a checked address is connected to (tests watch it). */
+      connect?: Connector;
+    },
   ) {}
 
-  async connect(host: string, port: number): Promise<net.Socket> {
+  /** Checks host and port, then connects to the address that was checked (nothing is looked up twice). */
+  async connect(host: string, port: number, signal?: AbortSignal): Promise<net.Socket> {
     const address = await this.check(host, port);
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: address, port });
-      socket.once('connect', () => resolve(socket));
-      socket.once('error', reject);
-    });
+    return (this.opts.connect ?? tcpConnect)(address, port, signal);
   }
 
-  /** Checks host and port and returns the address to connect to. */
-  async check(host: string, port: number): Promise<string> {
+  private async check(rawHost: string, port: number): Promise<string> {
+    let host: string;
+    try {
+      host = canonicalHost(rawHost);
+    } catch (err) {
+      throw this.refuse(rawHost, port, (err as Error).message);
+    }
     const d = decide(this.opts.networking, this.opts.mcpHosts, host, port);
     if (!d.allowed) throw this.refuse(host, port, d.reason!);
-    const bare = host.replace(/^\[|\]$/g, '');
-    let address = bare;
-    if (!net.isIP(bare)) {
-      try {
-        address = (await dns.lookup(bare)).address;
-      } catch {
-        throw new EgressRefused(`could not resolve ${host}`);
-      }
+    let picked: Awaited<ReturnType<typeof pickAddress>>;
+    try {
+      picked = await pickAddress(host, (c) => checkAddress(c, port, d.explicit, this.opts.serverPort()));
+    } catch (err) {
+      if (err instanceof HostError) throw new EgressRefused(err.message);
+      throw err;
     }
-    const bad = checkAddress(address, port, d.explicit, this.opts.serverPort());
-    if (bad) throw this.refuse(host, port, bad);
-    return address;
+    if ('refused' in picked) throw this.refuse(host, port, picked.refused);
+    return picked.address;
   }
 
   private refuse(host: string, port: number, reason: string): EgressRefused {

@@ -1,5 +1,6 @@
-import net from 'node:net';
 import type { Networking } from '../../domain/environments.js';
+import { describe, isThisHost, type Classified } from '../../net/address.js';
+import { canonicalHost } from '../../net/resolve.js';
 
 /**
  * Which hosts a session's sandbox may reach: the environment's `networking`, decided outside the
@@ -32,45 +33,48 @@ export interface Decision {
   reason?: string;
 }
 
-function matches(pattern: string, host: string, port: number): 'exact' | 'wildcard' | undefined {
-  let p = pattern.toLowerCase();
-  const colon = p.lastIndexOf(':');
-  if (colon > 0 && /^\d+$/.test(p.slice(colon + 1))) {
-    if (Number(p.slice(colon + 1)) !== port) return undefined;
-    p = p.slice(0, colon);
-  }
-  if (p.startsWith('*.')) return host.endsWith(p.slice(1)) ? 'wildcard' : undefined;
-  return host === p ? 'exact' : undefined;
+/** A pattern is `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address; `*.` makes a wildcard. */
+function splitPattern(pattern: string): { host: string; port?: number } {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(pattern);
+  return m ? { host: m[1], port: m[2] ? Number(m[2]) : undefined } : { host: pattern };
 }
 
-/** Decides on a host name, before it is resolved. */
-export function decide(networking: Networking, mcpHosts: string[], rawHost: string, port: number): Decision {
-  const host = rawHost.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+/** The canonical form, or undefined for what is not a host (such a pattern matches nothing). */
+function canonicalOrNone(host: string): string | undefined {
+  try {
+    return canonicalHost(host);
+  } catch {
+    return undefined;
+  }
+}
+
+function matches(pattern: string, host: string, port: number): 'exact' | 'wildcard' | undefined {
+  const p = splitPattern(pattern.toLowerCase());
+  if (p.port !== undefined && p.port !== port) return undefined;
+  if (p.host.startsWith('*.')) return host.endsWith(p.host.slice(1)) ? 'wildcard' : undefined;
+  // Compared canonically: `127.1` and `[::ffff:127.0.0.1]` name the hosts they spell.
+  return canonicalOrNone(p.host) === host ? 'exact' : undefined;
+}
+
+/** Decides on a host (canonical: src/net/resolve.ts `canonicalHost`), before it is resolved. */
+export function decide(networking: Networking, mcpHosts: string[], host: string, port: number): Decision {
   if (networking.type === 'unrestricted') return { allowed: true, explicit: false };
   for (const h of networking.allowed_hosts) {
     const m = matches(h, host, port);
     if (m) return { allowed: true, explicit: m === 'exact' };
   }
   if (networking.allow_package_managers && PACKAGE_MANAGER_HOSTS.some((h) => matches(h, host, port))) return { allowed: true, explicit: false };
-  if (networking.allow_mcp_servers && mcpHosts.some((h) => h.toLowerCase() === host)) return { allowed: true, explicit: false };
+  if (networking.allow_mcp_servers && mcpHosts.some((h) => canonicalOrNone(h) === host)) return { allowed: true, explicit: false };
   return { allowed: false, explicit: false, reason: `${host} is not in the environment's allowed_hosts` };
 }
 
 /**
- * Loopback, link-local (cloud metadata), unspecified and multicast addresses are refused unless
- * the host was named exactly in `allowed_hosts`; Paddock's own port on loopback is always refused.
+ * Only global unicast addresses are reachable, unless the host was named exactly in
+ * `allowed_hosts`; Paddock's own port on this host (loopback, unspecified or any interface
+ * address) never is. Decided on the classified address (src/net/address.ts), not its spelling.
  */
-export function checkAddress(address: string, port: number, explicit: boolean, serverPort: number): string | undefined {
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  const loopback = net.isIPv4(v4) ? v4.startsWith('127.') : v4 === '::1';
-  if (loopback && port === serverPort) return `${address}:${port} is the Paddock server itself`;
-  if (explicit) return undefined;
-  const special =
-    loopback ||
-    v4 === '0.0.0.0' ||
-    v4 === '::' ||
-    v4.startsWith('169.254.') ||
-    /^fe[89ab]/i.test(v4) ||
-    (net.isIPv4(v4) && Number(v4.split('.')[0]) >= 224);
-  return special ? `${address} is a loopback, link-local or reserved address (list the host in allowed_hosts to reach it)` : undefined;
+export function checkAddress(c: Classified, port: number, explicit: boolean, serverPort: number): string | undefined {
+  if (isThisHost(c) && port === serverPort) return `${c.address}:${port} is the Paddock server itself`;
+  if (explicit || c.class === 'global') return undefined;
+  return `${describe(c)} (list the host in allowed_hosts to reach it)`;
 }

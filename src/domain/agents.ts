@@ -8,31 +8,26 @@ import {
   checkMcpReferences,
   mapAgentRefs,
   type Multiagent,
-  optStr,
   resolveExecutionIdentity,
   resolveMcpServers,
   resolveModel,
   resolveMultiagent,
   resolveSkills,
   resolveTools,
-  str,
 } from './agent-config.js';
+import type { Static } from '@sinclair/typebox';
+import type { AgentCreate, AgentUpdate } from '../http/schemas/agents.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
-import { createMetadata, isObject, patchMetadata } from './validate.js';
+import { createMetadata, patchMetadata } from './validate.js';
 
 /** An agent (one version of it) exactly as the SDK declares it. */
 export type Agent = BetaManagedAgentsAgent;
 
-type Body = Record<string, unknown>;
-
-const LIMITS = { name: 256, description: 2048, system: 100_000 };
-
-function asBody(v: unknown): Body {
-  if (!isObject(v)) throw invalid('body: must be a JSON object');
-  return v;
-}
+/** Request bodies, as checked at the route edge (src/http/schemas/agents.ts). */
+export type AgentCreateInput = Static<typeof AgentCreate>;
+export type AgentUpdateInput = Static<typeof AgentUpdate>;
 
 /** The parts of an agent a version is made of; two versions with equal parts are the same. */
 function contentOf(a: Agent) {
@@ -53,21 +48,19 @@ export interface AgentListQuery {
 export class Agents {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(input: unknown): Promise<Agent> {
-    const b = asBody(input);
+  async create(b: AgentCreateInput): Promise<Agent> {
     const tools = resolveTools(b.tools);
     const mcp_servers = resolveMcpServers(b.mcp_servers);
     checkMcpReferences(tools, mcp_servers);
     const now = nowIso();
-    if (b.model === undefined) throw invalid('model: required');
     const id = newId('agent');
     const agent: Agent = {
       type: 'agent',
       id,
       version: 1,
-      name: str(b.name, 'name', { min: 1, max: LIMITS.name }),
-      description: optStr(b.description, 'description', LIMITS.description),
-      system: optStr(b.system, 'system', LIMITS.system),
+      name: b.name,
+      description: b.description ?? null,
+      system: b.system ?? null,
       model: resolveModel(b.model),
       tools,
       mcp_servers,
@@ -113,13 +106,11 @@ export class Agents {
     return { ...readJson<Agent>(row.data), archived_at: head.archived_at };
   }
 
-  async update(id: string, input: unknown): Promise<Agent> {
-    const b = asBody(input);
+  async update(id: string, b: AgentUpdateInput): Promise<Agent> {
     const current = await this.get(id);
     if (current.archived_at) throw invalid(`Agent ${id} is archived and cannot be updated`);
     if (b.version !== undefined && b.version !== null) {
-      const v = typeof b.version === 'string' && /^\d+$/.test(b.version) ? Number(b.version) : b.version;
-      if (!Number.isInteger(v)) throw invalid('version: must be an integer');
+      const v = Number(b.version);
       if (v !== current.version) {
         throw new ApiError(409, 'conflict_error', `Agent ${id} is at version ${current.version}, not ${v}; fetch it and retry`);
       }
@@ -127,14 +118,14 @@ export class Agents {
     const next: Agent = { ...current };
     if (b.name !== undefined) {
       if (b.name === null) throw invalid('name: cannot be cleared');
-      next.name = str(b.name, 'name', { min: 1, max: LIMITS.name });
+      next.name = b.name;
     }
     if (b.model !== undefined) {
       if (b.model === null) throw invalid('model: cannot be cleared');
       next.model = resolveModel(b.model);
     }
-    if (b.description !== undefined) next.description = optStr(b.description, 'description', LIMITS.description) || null;
-    if (b.system !== undefined) next.system = optStr(b.system, 'system', LIMITS.system) || null;
+    if (b.description !== undefined) next.description = b.description || null;
+    if (b.system !== undefined) next.system = b.system || null;
     if (b.tools !== undefined) next.tools = resolveTools(b.tools);
     if (b.mcp_servers !== undefined) next.mcp_servers = resolveMcpServers(b.mcp_servers);
     if (b.tools !== undefined || b.mcp_servers !== undefined) checkMcpReferences(next.tools, next.mcp_servers);

@@ -10,11 +10,12 @@ import { isUniqueViolation } from '../store/errors.js';
 import type { Kysely } from 'kysely';
 import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
-import { optStr, str } from './agent-config.js';
+import type { Static } from '@sinclair/typebox';
+import type { EnvironmentCreate, EnvironmentUpdate } from '../http/schemas/environments.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
-import { createMetadata, isObject, patchMetadata } from './validate.js';
+import { createMetadata, patchMetadata } from './validate.js';
 
 /** An environment as the SDK declares it, with the fields Paddock always sets made required. */
 export type Networking = BetaCloudConfig['networking'];
@@ -34,59 +35,40 @@ export interface Environment extends BetaEnvironment {
   scope: 'organization' | 'account';
 }
 
-const PACKAGE_MANAGERS = ['apt', 'cargo', 'gem', 'go', 'npm', 'pip'] as const;
-const HOST_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$/;
+export const PACKAGE_MANAGERS = ['apt', 'cargo', 'gem', 'go', 'npm', 'pip'] as const;
 
-function bool(v: unknown, field: string, fallback: boolean): boolean {
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'boolean') throw invalid(`${field}: must be a boolean`);
-  return v;
-}
+/** Request bodies, as checked at the route edge (src/http/schemas/environments.ts). */
+export type EnvironmentCreateInput = Static<typeof EnvironmentCreate>;
+export type EnvironmentUpdateInput = Static<typeof EnvironmentUpdate>;
+type ConfigInput = NonNullable<EnvironmentCreateInput['config']>;
+type CloudInput = Extract<ConfigInput, { type: 'cloud' }>;
 
-function networking(v: unknown, current?: Networking): Networking {
+function networking(v: CloudInput['networking'], current?: Networking): Networking {
   if (v === undefined || v === null) return current ?? { type: 'unrestricted' };
-  if (!isObject(v)) throw invalid('config.networking: must be an object');
   if (v.type === 'unrestricted') return { type: 'unrestricted' };
-  if (v.type !== 'limited') throw invalid('config.networking.type: must be unrestricted or limited');
-  const hosts = v.allowed_hosts ?? [];
-  if (!Array.isArray(hosts) || hosts.length > 256) throw invalid('config.networking.allowed_hosts: must be a list of at most 256 hosts');
-  const allowed_hosts = hosts.map((h, i) => {
-    if (typeof h !== 'string' || !HOST_RE.test(h)) throw invalid(`config.networking.allowed_hosts.${i}: must be a host name, IP address or *.wildcard`);
-    return h;
-  });
   return {
     type: 'limited',
-    allowed_hosts,
-    allow_mcp_servers: bool(v.allow_mcp_servers, 'config.networking.allow_mcp_servers', false),
-    allow_package_managers: bool(v.allow_package_managers, 'config.networking.allow_package_managers', false),
+    allowed_hosts: v.allowed_hosts ?? [],
+    allow_mcp_servers: v.allow_mcp_servers ?? false,
+    allow_package_managers: v.allow_package_managers ?? false,
   };
 }
 
-function packages(v: unknown, current?: Packages): Packages {
+function packages(v: CloudInput['packages'], current?: Packages): Packages {
   const base: Packages = current ?? { type: 'packages', apt: [], cargo: [], gem: [], go: [], npm: [], pip: [] };
   if (v === undefined || v === null) return base;
-  if (!isObject(v)) throw invalid('config.packages: must be an object');
-  if (v.type !== undefined && v.type !== 'packages') throw invalid('config.packages.type: must be "packages"');
   const out: Packages = { ...base };
   for (const m of PACKAGE_MANAGERS) {
     const list = v[m];
-    if (list === undefined) continue;
-    if (list === null) {
-      out[m] = [];
-      continue;
-    }
-    if (!Array.isArray(list) || list.length > 500) throw invalid(`config.packages.${m}: must be a list of at most 500 package names`);
-    out[m] = list.map((p, i) => str(p, `config.packages.${m}.${i}`, { min: 1, max: 256 }));
+    if (list !== undefined) out[m] = list ?? [];
   }
   return out;
 }
 
-function config(v: unknown, current?: EnvironmentConfig): EnvironmentConfig {
+function config(v: ConfigInput | null | undefined, current?: EnvironmentConfig): EnvironmentConfig {
   if (v === undefined || v === null) {
     return current ?? { type: 'cloud', networking: { type: 'unrestricted' }, packages: packages(undefined) };
   }
-  if (!isObject(v)) throw invalid('config: must be an object');
-  if (v.type !== 'cloud' && v.type !== 'self_hosted') throw invalid('config.type: must be cloud or self_hosted');
   if (current && current.type !== v.type) {
     throw new ApiError(400, 'invalid_request_error', `config.type cannot change from ${current.type} to ${v.type}`, {
       error_code: 'invalid_config_type_change',
@@ -102,32 +84,20 @@ function config(v: unknown, current?: EnvironmentConfig): EnvironmentConfig {
   return out;
 }
 
-function scope(v: unknown, current: Environment['scope'] = 'organization'): Environment['scope'] {
-  if (v === undefined || v === null) return current;
-  if (v !== 'organization' && v !== 'account') throw invalid('scope: must be organization or account');
-  return v;
-}
-
-function asBody(v: unknown): Record<string, unknown> {
-  if (!isObject(v)) throw invalid('body: must be a JSON object');
-  return v;
-}
-
 export class Environments {
   constructor(private readonly db: Kysely<Database>) {}
 
 
-  async create(input: unknown): Promise<Environment> {
-    const b = asBody(input);
+  async create(b: EnvironmentCreateInput): Promise<Environment> {
     const now = nowIso();
     const env: Environment = {
       type: 'environment',
       id: newId('environment'),
-      name: str(b.name, 'name', { min: 1, max: 256 }),
-      description: optStr(b.description, 'description', 2048),
+      name: b.name,
+      description: b.description ?? null,
       metadata: createMetadata(b.metadata),
       config: config(b.config),
-      scope: scope(b.scope),
+      scope: b.scope ?? 'organization',
       created_at: now,
       updated_at: now,
       archived_at: null,
@@ -147,18 +117,17 @@ export class Environments {
     return readJson<Environment>(row.data);
   }
 
-  async update(id: string, input: unknown): Promise<Environment> {
-    const b = asBody(input);
+  async update(id: string, b: EnvironmentUpdateInput): Promise<Environment> {
     const cur = await this.get(id);
     if (cur.archived_at) {
       throw new ApiError(400, 'invalid_request_error', `Environment ${id} is archived`, { error_code: 'environment_archived' });
     }
     const next: Environment = { ...cur };
-    if (b.name !== undefined && b.name !== null) next.name = str(b.name, 'name', { min: 1, max: 256 });
-    if (b.description !== undefined) next.description = b.description === null ? null : str(b.description, 'description', { max: 2048 });
+    if (b.name !== undefined && b.name !== null) next.name = b.name;
+    if (b.description !== undefined) next.description = b.description;
     if (b.config !== undefined) next.config = config(b.config, cur.config);
     if (b.metadata !== undefined) next.metadata = patchMetadata(cur.metadata, b.metadata, { emptyDeletes: true });
-    if (b.scope !== undefined) next.scope = scope(b.scope, cur.scope);
+    if (b.scope !== undefined && b.scope !== null) next.scope = b.scope;
     next.updated_at = nowIso();
     await this.db
       .updateTable('environments')

@@ -10,13 +10,13 @@ import type { Kysely } from 'kysely';
 import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import type { SecretBox } from '../vault/crypto.js';
-import { optStr } from './agent-config.js';
+import type { Static } from '@sinclair/typebox';
+import type { ResourceInput as ResourceSchema, ResourceUpdate } from '../http/schemas/resources.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import type { FileMetadata, Files } from './files.js';
 import { hasPrefix, newId } from './ids.js';
 import type { Session, Sessions } from './sessions.js';
 import { nowIso } from './time.js';
-import { isObject } from './validate.js';
 
 export interface SessionResourcesTable {
   id: string;
@@ -68,9 +68,12 @@ const RESERVED_EXACT = ['/', '/workspace', '/mnt', '/mnt/session', '/mnt/session
 /** Nothing may be mounted on or under these. */
 const RESERVED_TREES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/sys', '/dev', '/boot', '/run', '/mnt/session/outputs', '/mnt/memory'];
 
+/** Request bodies, as checked at the route edge (src/http/schemas/resources.ts). */
+export type ResourceInput = Static<typeof ResourceSchema>;
+export type ResourceUpdateInput = Static<typeof ResourceUpdate>;
+
 /** An absolute, already-normal path outside the system directories, or a 400 saying why not. */
-export function checkMountPath(p: unknown, field: string): string {
-  if (typeof p !== 'string' || p.length === 0 || p.length > 1024) throw invalid(`${field}: must be an absolute path of 1-1024 characters`);
+export function checkMountPath(p: string, field: string): string {
   if (/[\u0000-\u001f]/.test(p)) throw invalid(`${field}: must not contain control characters`);
   if (!p.startsWith('/')) throw invalid(`${field}: must be an absolute path (starting with /)`);
   if (p.split('/').includes('..')) throw invalid(`${field}: must not contain ".." segments`);
@@ -84,8 +87,7 @@ export function checkMountPath(p: unknown, field: string): string {
 }
 
 /** `https://github.com/owner/repo(.git)` → `repo`. Other git hosts work the same way. */
-function repoUrl(v: unknown, field: string): { url: string; repo: string } {
-  if (typeof v !== 'string' || v.length > 2048) throw invalid(`${field}: must be a repository URL`);
+function repoUrl(v: string, field: string): { url: string; repo: string } {
   let u: URL;
   try {
     u = new URL(v);
@@ -100,27 +102,6 @@ function repoUrl(v: unknown, field: string): { url: string; repo: string } {
     throw invalid(`${field}: must name a repository, such as https://github.com/owner/repo`);
   }
   return { url: v, repo };
-}
-
-function checkout(v: unknown, field: string): Checkout | null {
-  if (v === undefined || v === null) return null;
-  if (!isObject(v)) throw invalid(`${field}: must be {type: "branch", name} or {type: "commit", sha}`);
-  if (v.type === 'branch') {
-    if (typeof v.name !== 'string' || !v.name || v.name.length > 255 || /[\s~^:?*[\\\u0000-\u001f]|\.\.|^-/.test(v.name)) {
-      throw invalid(`${field}.name: must be a git branch name`);
-    }
-    return { type: 'branch', name: v.name };
-  }
-  if (v.type === 'commit') {
-    if (typeof v.sha !== 'string' || !/^[0-9a-fA-F]{7,64}$/.test(v.sha)) throw invalid(`${field}.sha: must be a commit sha (7-64 hex digits)`);
-    return { type: 'commit', sha: v.sha };
-  }
-  throw invalid(`${field}.type: must be branch or commit`);
-}
-
-function token(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) throw invalid(`${field}: must be a non-empty string of at most 4096 characters`);
-  return v;
 }
 
 /** Strips what the wire form does not carry (the memory store row's internal id). */
@@ -149,12 +130,10 @@ export class SessionResources {
     return `session_resource:${id}`;
   }
 
-  private async parse(input: unknown, field: string, opts: { atCreate: boolean }): Promise<Parsed> {
-    if (!isObject(input)) throw invalid(`${field}: must be an object`);
+  private async parse(input: ResourceInput, field: string, opts: { atCreate: boolean }): Promise<Parsed> {
     const now = nowIso();
     const id = newId('sessionResource');
     if (input.type === 'file') {
-      if (typeof input.file_id !== 'string') throw invalid(`${field}.file_id: must be a string`);
       const file = await this.files.getUsable(input.file_id);
       const mount = input.mount_path ?? `/mnt/session/uploads/${file.id}`;
       return {
@@ -164,38 +143,30 @@ export class SessionResources {
     if (input.type === 'github_repository') {
       const { url, repo } = repoUrl(input.url, `${field}.url`);
       const mount = input.mount_path ?? `/workspace/${repo}`;
-      const tok = input.authorization_token === undefined || input.authorization_token === null ? undefined : token(input.authorization_token, `${field}.authorization_token`);
+      const tok = input.authorization_token ?? undefined;
       return {
         resource: {
           type: 'github_repository',
           id,
           url,
           mount_path: checkMountPath(mount, `${field}.mount_path`),
-          checkout: checkout(input.checkout, `${field}.checkout`),
+          checkout: input.checkout ? (input.checkout.type === 'branch' ? { type: 'branch', name: input.checkout.name } : { type: 'commit', sha: input.checkout.sha }) : null,
           created_at: now,
           updated_at: now,
         } satisfies BetaManagedAgentsGitHubRepositoryResource,
         secret: tok,
       };
     }
-    if (input.type === 'memory_store') {
-      if (!opts.atCreate) throw invalid(`${field}: memory_store resources can only be attached when the session is created`);
-      if (typeof input.memory_store_id !== 'string' || !hasPrefix(input.memory_store_id, 'memoryStore')) {
-        throw invalid(`${field}.memory_store_id: must be a memory store id (memstore_…)`);
-      }
-      const access = input.access ?? 'read_write';
-      if (access !== 'read_write' && access !== 'read_only') throw invalid(`${field}.access: must be read_write or read_only`);
-      return {
-        resource: {
-          type: 'memory_store',
-          id,
-          memory_store_id: input.memory_store_id,
-          access,
-          instructions: optStr(input.instructions, `${field}.instructions`, 4096),
-        },
-      };
-    }
-    throw invalid(`${field}.type: must be file, github_repository or memory_store`);
+    if (!opts.atCreate) throw invalid(`${field}: memory_store resources can only be attached when the session is created`);
+    return {
+      resource: {
+        type: 'memory_store',
+        id,
+        memory_store_id: input.memory_store_id,
+        access: input.access ?? 'read_write',
+        instructions: input.instructions ?? null,
+      },
+    };
   }
 
   private async insert(sessionId: string, p: Parsed): Promise<void> {
@@ -220,10 +191,8 @@ export class SessionResources {
   }
 
   /** `sessions.resolveResources`: validates the create-time list and records it. */
-  async resolveForCreate(input: unknown, sessionId: string): Promise<SessionResource[]> {
+  async resolveForCreate(input: ResourceInput[] | null | undefined, sessionId: string): Promise<SessionResource[]> {
     if (input === undefined || input === null) return [];
-    if (!Array.isArray(input)) throw invalid('resources: must be a list');
-    if (input.length > MAX_RESOURCES) throw invalid(`resources: at most ${MAX_RESOURCES} resources`);
     const parsed: Parsed[] = [];
     const mounts = new Set<string>();
     for (const [i, item] of input.entries()) {
@@ -267,7 +236,7 @@ export class SessionResources {
     return db.selectFrom('session_resources').select(['id', 'data', 'secret']).where('session_id', '=', sessionId).orderBy('id', 'asc').execute();
   }
 
-  async add(sessionId: string, input: unknown): Promise<SessionResource> {
+  async add(sessionId: string, input: ResourceInput): Promise<SessionResource> {
     await this.liveSession(sessionId);
     const p = await this.parse(input, 'body', { atCreate: false });
     const m = SessionResources.mountOf(p.resource);
@@ -302,13 +271,11 @@ export class SessionResources {
   }
 
   /** Rotates a repository's `authorization_token`, the only thing an update changes. */
-  async update(sessionId: string, id: string, input: unknown): Promise<SessionResource> {
-    if (!isObject(input)) throw invalid('body: must be a JSON object');
+  async update(sessionId: string, id: string, input: ResourceUpdateInput): Promise<SessionResource> {
     await this.liveSession(sessionId);
     const { resource } = await this.row(sessionId, id);
-    for (const k of Object.keys(input)) if (k !== 'authorization_token') throw invalid(`body.${k}: only authorization_token can be updated`);
     if (resource.type !== 'github_repository') throw invalid('authorization_token: only github_repository resources have a token');
-    const sealed = this.box.seal(token(input.authorization_token, 'authorization_token'), this.aad(id));
+    const sealed = this.box.seal(input.authorization_token, this.aad(id));
     const next = { ...resource, updated_at: nowIso() };
     await this.db.updateTable('session_resources').set({ secret: sealed, updated_at: next.updated_at, data: JSON.stringify(next) }).where('id', '=', id).execute();
     await this.syncSession(sessionId);

@@ -9,7 +9,10 @@ import { sql, type Kysely } from 'kysely';
 import { readJson } from '../store/json.js';
 import type { SessionBus } from '../fanout/bus.js';
 import type { Database } from '../store/schema.js';
-import { checkMcpReferences, mapAgentRefs, optStr, resolveMcpServers, resolveModel, resolveSkills, resolveTools } from './agent-config.js';
+import type { Static } from '@sinclair/typebox';
+import type { SendEvents } from '../http/schemas/events.js';
+import type { SessionCreate, SessionUpdate } from '../http/schemas/sessions.js';
+import { checkMcpReferences, mapAgentRefs, resolveMcpServers, resolveModel, resolveSkills, resolveTools } from './agent-config.js';
 import type { Agent, Agents } from './agents.js';
 import type { Environments } from './environments.js';
 import { ApiError, invalid, notFound } from './errors.js';
@@ -65,15 +68,12 @@ export interface SessionHooks {
   retire(sessionId: string, reason: 'archived' | 'deleted'): Promise<void>;
 }
 
+/** Request bodies, as checked at the route edge (src/http/schemas/sessions.ts, events.ts). */
+export type SessionCreateInput = Static<typeof SessionCreate>;
+export type SessionUpdateInput = Static<typeof SessionUpdate>;
+export type SendEventsInput = Static<typeof SendEvents>;
+
 const SESSION_STATUSES: readonly SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
-
-function isStringList(v: unknown): v is string[] {
-  return Array.isArray(v) && v.every((x) => typeof x === 'string');
-}
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function snapshot(a: Agent): AgentSnapshot {
   const { created_at, updated_at, archived_at, metadata, ...rest } = a;
@@ -90,7 +90,7 @@ const EMPTY_USAGE: SessionUsage = {
 export class Sessions {
   hooks: SessionHooks = { wake: () => {}, retire: async () => {} };
   /** Resource handling (mounts, files, repositories) is plugged in by the resources module. */
-  resolveResources: (input: unknown, sessionId: string) => Promise<BetaManagedAgentsSessionResource[]> = async (input) => {
+  resolveResources: (input: SessionCreateInput['resources'], sessionId: string) => Promise<BetaManagedAgentsSessionResource[]> = async (input) => {
     if (input === undefined || input === null) return [];
     throw invalid('resources: this server has no resource support');
   };
@@ -113,29 +113,21 @@ export class Sessions {
     return { ...a, multiagent };
   }
 
-  private async resolveAgent(input: unknown): Promise<AgentSnapshot> {
+  private async resolveAgent(input: SessionCreateInput['agent']): Promise<AgentSnapshot> {
     if (typeof input === 'string') {
       const a = await this.agents.get(input);
       return snapshot(checkLive(a));
     }
-    if (!isObj(input)) throw invalid('agent: must be an agent id or an agent reference object');
-    if (input.type !== 'agent' && input.type !== 'agent_with_overrides') throw invalid('agent.type: must be agent or agent_with_overrides');
-    if (typeof input.id !== 'string') throw invalid('agent.id: must be a string');
-    let version: number | undefined;
-    if (input.version !== undefined && input.version !== null) {
-      const v = typeof input.version === 'string' && /^\d+$/.test(input.version) ? Number(input.version) : input.version;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalid('agent.version: must be a positive integer');
-      version = v;
-    }
+    const version = input.version === undefined || input.version === null ? undefined : Number(input.version);
     const base = snapshot(checkLive(await this.agents.get(input.id, version)));
     if (input.type === 'agent') return base;
     // agent_with_overrides: an omitted field keeps the agent's, a given one replaces it, null clears it.
     const out = { ...base };
     if (input.model !== undefined) {
       if (input.model === null) throw invalid('agent.model: cannot be cleared');
-      out.model = resolveModel(input.model, 'agent.model');
+      out.model = resolveModel(input.model);
     }
-    if (input.system !== undefined) out.system = optStr(input.system, 'agent.system', 100_000);
+    if (input.system !== undefined) out.system = input.system;
     if (input.tools !== undefined) out.tools = resolveTools(input.tools, 'agent.tools');
     if (input.mcp_servers !== undefined) out.mcp_servers = resolveMcpServers(input.mcp_servers, 'agent.mcp_servers');
     if (input.skills !== undefined) out.skills = resolveSkills(input.skills, 'agent.skills');
@@ -143,26 +135,18 @@ export class Sessions {
     return out;
   }
 
-  async create(input: unknown): Promise<{ session: Session; events: SessionEvent[] }> {
-    if (!isObj(input)) throw invalid('body: must be a JSON object');
-    if (input.agent === undefined) throw invalid('agent: required');
-    if (typeof input.environment_id !== 'string') throw invalid('environment_id: must be a string');
+  async create(input: SessionCreateInput): Promise<{ session: Session; events: SessionEvent[] }> {
     const agent = await this.withThreadAgents(await this.resolveAgent(input.agent));
     const env = await this.environments.get(input.environment_id);
     if (env.archived_at) {
       throw new ApiError(400, 'invalid_request_error', `Environment ${env.id} is archived`, { error_code: 'environment_archived' });
     }
     const vaultIds = input.vault_ids ?? [];
-    if (!isStringList(vaultIds) || vaultIds.length > 50) {
-      throw invalid('vault_ids: must be a list of at most 50 vault ids');
-    }
     await this.checkVaults(vaultIds);
-    const initial =
-      input.initial_events === undefined || input.initial_events === null
-        ? []
-        : clientEvents(input.initial_events, { field: 'initial_events', allowed: ['user.message', 'user.define_outcome'] });
-    if (initial.length > 50) throw invalid('initial_events: at most 50 events');
-    if (input.budget !== undefined && input.budget !== null) {
+    const initial = clientEvents(input.initial_events ?? [], 'initial_events');
+    // Not in the schema: budgets are refused with the API's own error code.
+    const budget = 'budget' in input ? input.budget : undefined;
+    if (budget !== undefined && budget !== null) {
       throw new ApiError(400, 'invalid_request_error', 'budget: this server does not price models, so budgets are not supported', {
         error_code: 'model_not_budgetable',
       });
@@ -172,7 +156,7 @@ export class Sessions {
     const session: Session = {
       type: 'session',
       id,
-      title: optStr(input.title, 'title', 500),
+      title: input.title ?? null,
       status: 'idle',
       agent,
       environment_id: env.id,
@@ -253,18 +237,20 @@ export class Sessions {
     });
   }
 
-  async update(id: string, input: unknown): Promise<Session> {
-    if (!isObj(input)) throw invalid('body: must be a JSON object');
+  async update(id: string, input: SessionUpdateInput): Promise<Session> {
     const cur = await this.get(id);
     if (cur.archived_at) throw new ApiError(409, 'conflict_error', `Session ${id} is archived`);
-    if (input.vault_ids !== undefined) throw invalid('vault_ids: cannot be changed after a session is created');
-    if (input.budget !== undefined && input.budget !== null) {
+    // Not in the schema (they cannot be updated), refused with the API's own messages.
+    const vault_ids = 'vault_ids' in input ? input.vault_ids : undefined;
+    const budget = 'budget' in input ? input.budget : undefined;
+    if (vault_ids !== undefined) throw invalid('vault_ids: cannot be changed after a session is created');
+    if (budget !== undefined && budget !== null) {
       throw new ApiError(400, 'invalid_request_error', 'budget: can only be set when the session is created', { error_code: 'budget_create_only' });
     }
     const changed: Record<string, unknown> = {};
     const next = await this.patch(id, (s) => {
       if (input.title !== undefined) {
-        s.title = optStr(input.title, 'title', 500);
+        s.title = input.title;
         changed.title = s.title;
       }
       if (input.metadata !== undefined) {
@@ -272,7 +258,7 @@ export class Sessions {
         changed.metadata = s.metadata;
       }
       if (input.agent !== undefined && input.agent !== null) {
-        if (!isObj(input.agent)) throw invalid('agent: must be an object');
+        // Read inside the row lock: a turn that started since the caller looked must refuse this.
         if (s.status === 'running') throw new ApiError(409, 'conflict_error', `Session ${id} is running; update its agent while it is idle`);
         const a = { ...s.agent };
         if (input.agent.tools !== undefined) a.tools = resolveTools(input.agent.tools, 'agent.tools');
@@ -334,8 +320,8 @@ export class Sessions {
   }
 
   /** Validates and appends client events, then wakes the runtime. */
-  async sendEvents(id: string, body: unknown): Promise<SessionEvent[]> {
-    const events = clientEvents(body);
+  async sendEvents(id: string, body: SendEventsInput): Promise<SessionEvent[]> {
+    const events = clientEvents(body.events);
     const s = await this.get(id);
     if (s.archived_at) throw new ApiError(409, 'conflict_error', `Session ${id} is archived and accepts no events`);
     if (s.status === 'terminated') throw new ApiError(409, 'conflict_error', `Session ${id} is terminated and accepts no events`);

@@ -3,11 +3,12 @@ import { keyset } from '../store/keyset.js';
 import type { Kysely } from 'kysely';
 import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
-import { str } from './agent-config.js';
+import type { Static } from '@sinclair/typebox';
+import type { VaultCreate, VaultUpdate } from '../http/schemas/vaults.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
-import { createMetadata, isObject, patchMetadata } from './validate.js';
+import { createMetadata, patchMetadata } from './validate.js';
 
 export interface VaultsTable {
   id: string;
@@ -32,23 +33,21 @@ export interface VaultCredentialHooks {
   deleteAll(vaultId: string): Promise<void>;
 }
 
-function body(v: unknown): Record<string, unknown> {
-  if (!isObject(v)) throw invalid('body: must be a JSON object');
-  return v;
-}
+/** Request bodies, as checked at the route edge (src/http/schemas/vaults.ts). */
+export type VaultCreateInput = Static<typeof VaultCreate>;
+export type VaultUpdateInput = Static<typeof VaultUpdate>;
 
 export class Vaults {
   credentialHooks: VaultCredentialHooks = { archiveAll: async () => {}, deleteAll: async () => {} };
 
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(input: unknown): Promise<Vault> {
-    const b = body(input);
+  async create(b: VaultCreateInput): Promise<Vault> {
     const now = nowIso();
     const vault: Vault = {
       type: 'vault',
       id: newId('vault'),
-      display_name: str(b.display_name, 'display_name', { min: 1, max: 255 }),
+      display_name: b.display_name,
       metadata: createMetadata(b.metadata),
       created_at: now,
       updated_at: now,
@@ -84,13 +83,12 @@ export class Vaults {
     return v;
   }
 
-  async update(id: string, input: unknown): Promise<Vault> {
-    const b = body(input);
+  async update(id: string, b: VaultUpdateInput): Promise<Vault> {
     const cur = await this.get(id);
     if (cur.archived_at) throw new ApiError(400, 'invalid_request_error', `Vault ${id} is archived`);
     const next = { ...cur };
     // display_name is required on a vault, so null means "leave it".
-    if (b.display_name !== undefined && b.display_name !== null) next.display_name = str(b.display_name, 'display_name', { min: 1, max: 255 });
+    if (b.display_name !== undefined && b.display_name !== null) next.display_name = b.display_name;
     if (b.metadata !== undefined) next.metadata = patchMetadata(cur.metadata, b.metadata);
     next.updated_at = nowIso();
     return this.save(next);

@@ -1,11 +1,10 @@
-import { envNumber } from './env.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { InProcessBus, type SessionBus } from './fanout/bus.js';
 import { PostgresBus } from './fanout/postgres-bus.js';
 import { startLeaseSweeper } from './runtime/lease-sweeper.js';
-import type { SessionLeases } from './runtime/leases.js';
+import { InProcessLeases, type SessionLeases } from './runtime/leases.js';
 import { PostgresLeases } from './runtime/postgres-leases.js';
 import type { Store } from './store/db.js';
 
@@ -16,6 +15,8 @@ import type { Store } from './store/db.js';
  * (lease sweeper). The HTTP layer keeps no state of its own, so any node answers any request.
  */
 export interface ClusterOptions {
+  /** Names this process among the nodes sharing one database (leases, notifications). */
+  nodeId: string;
   /** A lease not renewed for this long is free for another node. */
   leaseTtlMs: number;
   /** How often each node looks for sessions without a live lease. */
@@ -24,30 +25,22 @@ export interface ClusterOptions {
   busPollMs: number;
 }
 
-export function clusterOptions(env: NodeJS.ProcessEnv = process.env): ClusterOptions {
-  return {
-    leaseTtlMs: envNumber(env, 'PADDOCK_LEASE_TTL_MS', 30_000, { min: 1 }),
-    leaseScanMs: envNumber(env, 'PADDOCK_LEASE_SCAN_MS', 5_000, { min: 1 }),
-    busPollMs: envNumber(env, 'PADDOCK_BUS_POLL_MS', 2_000, { min: 1 }),
-  };
-}
-
 export async function openBus(config: Config, store: Store, log: Logger): Promise<SessionBus> {
-  if (store.dialect !== 'postgres' || !config.databaseUrl) return new InProcessBus();
-  const bus = new PostgresBus({ db: store.db, connectionString: config.databaseUrl, nodeId: config.nodeId, log, pollMs: clusterOptions().busPollMs });
+  if (store.dialect !== 'postgres' || !config.storage.databaseUrl) return new InProcessBus();
+  const bus = new PostgresBus({ db: store.db, connectionString: config.storage.databaseUrl, nodeId: config.cluster.nodeId, log, pollMs: config.cluster.busPollMs });
   await bus.start();
   return bus;
 }
 
-/** The leases the runtime should take: undefined means its single-node default. */
-export function clusterLeases(ctx: AppContext): SessionLeases | undefined {
-  if (ctx.store.dialect !== 'postgres') return undefined;
-  return new PostgresLeases(ctx.store.db, ctx.config.nodeId, clusterOptions().leaseTtlMs);
+/** The leases the runtime takes: in memory on one node, rows with an expiry on Postgres. */
+export function clusterLeases(config: Config, store: Store): SessionLeases {
+  if (store.dialect !== 'postgres') return new InProcessLeases();
+  return new PostgresLeases(store.db, config.cluster.nodeId, config.cluster.leaseTtlMs);
 }
 
-/** Starts taking over sessions whose node stopped renewing its lease. */
-export function startTakeover(ctx: AppContext, runtime: { wake(sessionId: string): void }): void {
-  if (ctx.store.dialect !== 'postgres') return;
-  ctx.log.info({ node_id: ctx.config.nodeId }, 'cluster node');
-  ctx.onClose.push(startLeaseSweeper(ctx, runtime, clusterOptions().leaseScanMs));
+/** Starts taking over sessions whose node stopped renewing its lease; returns how to stop. */
+export function startTakeover(ctx: AppContext, runtime: { wake(sessionId: string): void }): () => void {
+  if (ctx.store.dialect !== 'postgres') return () => {};
+  ctx.log.info({ node_id: ctx.config.cluster.nodeId }, 'cluster node');
+  return startLeaseSweeper(ctx, runtime, ctx.config.cluster.leaseScanMs);
 }

@@ -1,14 +1,37 @@
 import type { FastifyInstance } from 'fastify';
-import pino, { type Logger } from 'pino';
-import type { Config } from './config.js';
-import { buildDomain, type AppContext } from './context.js';
-import { clusterLeases, openBus, startTakeover } from './cluster.js';
-import { buildApp } from './http/app.js';
-import { openStore } from './store/db.js';
-import { startRuntime } from './runtime/index.js';
-import { checkMasterKey } from './vault/key-check.js';
-import { createSandboxExecutor } from './sandbox/index.js';
 import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { clusterLeases, openBus, startTakeover } from './cluster.js';
+import type { Config } from './config.js';
+import { apiKeyAuthenticator, type AppContext } from './context.js';
+import { Agents } from './domain/agents.js';
+import { Credentials } from './domain/credentials.js';
+import { Environments } from './domain/environments.js';
+import { EventLog } from './domain/event-log.js';
+import { Files } from './domain/files.js';
+import { SessionResources } from './domain/resources.js';
+import { SessionRows } from './domain/session-rows.js';
+import { Sessions, type SessionLifecycle } from './domain/sessions.js';
+import { Vaults, type VaultContents } from './domain/vaults.js';
+import { buildApp } from './http/app.js';
+import { Outbound } from './net/outbound.js';
+import { createRuntime } from './runtime/index.js';
+import type { SessionRunner } from './runtime/runner.js';
+import { createSandboxExecutor } from './sandbox/index.js';
+import { LocalDiskBlobStore } from './store/blobs.js';
+import { openStore } from './store/db.js';
+import { loadMasterKey, secretBoxFor } from './vault/crypto.js';
+import { checkMasterKey } from './vault/key-check.js';
+
+/** Every part of Paddock, built and connected; nothing runs until `start`. */
+export interface PaddockGraph {
+  ctx: AppContext;
+  app: FastifyInstance;
+  runtime: SessionRunner;
+  /** Listens, then resumes sessions and (on Postgres) takes over those of dead nodes; gives the address. */
+  start(): Promise<string>;
+  close(): Promise<void>;
+}
 
 export interface Paddock {
   ctx: AppContext;
@@ -18,24 +41,88 @@ export interface Paddock {
 }
 
 /**
- * Starts Paddock: store, domain, background workers, HTTP. Feature modules that need start-up
- * work (the runtime, sandboxes, schedulers) attach themselves in `startFeatures`.
+ * The object graph, top to bottom: each part gets what it needs through its constructor, from
+ * `config` (src/config.ts) or from the parts above it. Nothing else builds services or reads the
+ * environment.
  */
-export async function startPaddock(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<Paddock> {
-  const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'paddock.db') });
+export async function buildPaddock(config: Config, log: Logger): Promise<PaddockGraph> {
+  const { dataDir } = config.storage;
+
+  // Storage, and the notifications that cross the nodes sharing it.
+  const store = await openStore({ databaseUrl: config.storage.databaseUrl, sqlitePath: path.join(dataDir, 'paddock.db') });
   const bus = await openBus(config, store, log);
-  const ctx = buildDomain(config, log, store, bus);
-  await startFeatures(ctx);
+
+  // Secrets at rest: a master key that cannot open what is stored stops start-up here.
+  const secrets = secretBoxFor(loadMasterKey(dataDir, config.secrets.masterKey?.reveal()));
+  await checkMasterKey(store.db, secrets);
+
+  // Paddock's own port, known once it listens (PORT=0): the sandbox and the outbound port never reach it.
+  let listeningPort = config.server.port;
+  const serverPort = () => listeningPort;
+  const outbound = new Outbound({ allow: config.outbound.allowHosts, serverPort, log });
+
+  // The domain. Vaults and sessions tell their listener lists what happens to them; the lists are
+  // filled below, once every listener exists, before anything runs.
+  const vaultContents: VaultContents[] = [];
+  const sessionLifecycle: SessionLifecycle[] = [];
+  const events = new EventLog(store.db, bus);
+  const agents = new Agents(store.db);
+  const environments = new Environments(store.db);
+  const blobs = new LocalDiskBlobStore(path.join(dataDir, 'blobs'));
+  const files = new Files(store.db, blobs, config.files.maxBytes);
+  const vaults = new Vaults(store.db, vaultContents);
+  const credentials = new Credentials(store.db, vaults, secrets, outbound);
+  const resources = new SessionResources(store.db, files, new SessionRows(store.db), secrets);
+  const sessions = new Sessions(store.db, events, bus, agents, environments, { vaults, resources, lifecycle: sessionLifecycle });
+
+  // Where built-in tools run.
+  const tools = createSandboxExecutor({ dataDir, serverPort, log, files, settings: config.sandbox });
+
+  const ctx: AppContext = {
+    config,
+    log,
+    store,
+    bus,
+    blobs,
+    secrets,
+    events,
+    agents,
+    environments,
+    files,
+    vaults,
+    credentials,
+    resources,
+    sessions,
+    tools,
+    authenticators: [apiKeyAuthenticator(config.auth.apiKeys)],
+    onClose: [],
+  };
+
+  // The runtime drives sessions, under a lease per session (held in memory, or in Postgres for many nodes).
+  const runtime = createRuntime(ctx, clusterLeases(config, store));
+
+  // Listeners, told in this order: archiving a vault archives its credentials; a retired
+  // session's work stops and its sandbox goes before its resources do.
+  vaultContents.push(credentials);
+  sessionLifecycle.push(runtime, resources);
+  ctx.onClose.push(() => tools.close(), () => runtime.close());
+
   const app = await buildApp(ctx);
-  const address = await app.listen({ port: config.port, host: config.host });
-  // With PORT=0 the real port is known only now; sandboxes must never reach it.
-  if (!config.port) config.port = Number(new URL(address).port);
-  log.info({ address, storage: store.dialect }, 'paddock listening');
+
   let closing: Promise<void> | undefined;
   return {
     ctx,
     app,
-    url: address,
+    runtime,
+    async start() {
+      const address = await app.listen({ port: config.server.port, host: config.server.host });
+      listeningPort = Number(new URL(address).port);
+      log.info({ address, storage: store.dialect }, 'paddock listening');
+      // Recovery runs in the background: the server answers requests while sessions resume.
+      void runtime.recover().catch((err) => log.error({ err }, 'runtime recovery failed'));
+      ctx.onClose.push(startTakeover(ctx, runtime));
+      return address;
+    },
     close: () =>
       (closing ??= (async () => {
         await app.close();
@@ -46,12 +133,9 @@ export async function startPaddock(config: Config, log: Logger = pino({ level: c
   };
 }
 
-/** Where features that run in the background are started; each registers its own shutdown. */
-async function startFeatures(ctx: AppContext): Promise<void> {
-  await checkMasterKey(ctx.store.db, ctx.secrets);
-  const tools = createSandboxExecutor({ dataDir: ctx.config.dataDir, serverPort: () => ctx.config.port, log: ctx.log, files: ctx.files });
-  ctx.tools = tools;
-  ctx.onClose.push(() => tools.close());
-  const runtime = await startRuntime(ctx, clusterLeases(ctx));
-  startTakeover(ctx, runtime);
+/** Builds Paddock from `config` and starts it. */
+export async function startPaddock(config: Config, log: Logger = pino({ level: config.server.logLevel })): Promise<Paddock> {
+  const paddock = await buildPaddock(config, log);
+  const url = await paddock.start();
+  return { ctx: paddock.ctx, app: paddock.app, url, close: paddock.close };
 }

@@ -15,12 +15,13 @@ first). With a key file it generates the key and replaces the file; with PADDOCK
 it takes the new key from PADDOCK_NEW_MASTER_KEY.`;
 
 async function serve(): Promise<void> {
-  const config = await loadConfig();
+  const config = await loadConfig(process.env);
   const paddock = await startPaddock(config);
-  if (config.generatedKey) {
-    process.stderr.write(`\nPaddock generated an API key (kept in ${config.dataDir}/api-key):\n\n  ${config.generatedKey}\n\n`);
-  } else if (!process.env.PADDOCK_API_KEYS) {
-    process.stderr.write(`\nPaddock API key: see ${config.dataDir}/api-key\n\n`);
+  const { dataDir } = config.storage;
+  if (config.auth.source === 'generated') {
+    process.stderr.write(`\nPaddock generated an API key (kept in ${dataDir}/api-key):\n\n  ${config.auth.apiKeys[0].reveal()}\n\n`);
+  } else if (config.auth.source === 'file') {
+    process.stderr.write(`\nPaddock API key: see ${dataDir}/api-key\n\n`);
   }
   process.stderr.write(`Point an SDK at it: ANTHROPIC_BASE_URL=${paddock.url}\n`);
   let stopping = false;
@@ -41,7 +42,7 @@ async function serve(): Promise<void> {
 }
 
 async function rotate(): Promise<void> {
-  const r = await rotateMasterKey(await loadConfig());
+  const r = await rotateMasterKey(await loadConfig(process.env));
   process.stdout.write(`Re-encrypted ${r.resealed} secrets under master key ${r.keyId}.\n`);
   process.stdout.write(r.keyFile ? `The new key is in ${r.keyFile}.\n` : 'Set PADDOCK_MASTER_KEY to the new key before starting Paddock.\n');
 }

@@ -16,7 +16,7 @@ import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso, parseIso } from './time.js';
 import { createMetadata, patchMetadata } from './validate.js';
-import type { Vaults } from './vaults.js';
+import type { VaultContents, Vaults } from './vaults.js';
 import type { Outbound } from '../net/outbound.js';
 
 export interface CredentialsTable {
@@ -236,24 +236,24 @@ function duplicate(auth: CredentialAuth): ApiError {
   return new ApiError(409, 'conflict_error', `This vault already has an active credential for ${what}; archive it first`);
 }
 
-export class Credentials {
+export class Credentials implements VaultContents {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly vaults: Vaults,
     private readonly box: SecretBox,
     /** The server's way out: refresh grants and MCP probes go to user-given URLs. */
     private readonly outbound: Outbound,
-  ) {
-    vaults.credentialHooks = {
-      archiveAll: async (vaultId) => {
-        const now = nowIso();
-        const rows = await this.db.selectFrom('credentials').select('data').where('vault_id', '=', vaultId).where('archived_at', 'is', null).execute();
-        for (const r of rows) await this.save({ ...readJson<Credential>(r.data), archived_at: now, updated_at: now }, null);
-      },
-      deleteAll: async (vaultId) => {
-        await this.db.deleteFrom('credentials').where('vault_id', '=', vaultId).execute();
-      },
-    };
+  ) {}
+
+  /** The vault is being archived: so are its credentials, their secrets purged. */
+  async archiveAll(vaultId: string): Promise<void> {
+    const now = nowIso();
+    const rows = await this.db.selectFrom('credentials').select('data').where('vault_id', '=', vaultId).where('archived_at', 'is', null).execute();
+    for (const r of rows) await this.save({ ...readJson<Credential>(r.data), archived_at: now, updated_at: now }, null);
+  }
+
+  async deleteAll(vaultId: string): Promise<void> {
+    await this.db.deleteFrom('credentials').where('vault_id', '=', vaultId).execute();
   }
 
   private seal(id: string, secrets: CredentialSecrets): string {

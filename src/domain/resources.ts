@@ -15,7 +15,8 @@ import type { ResourceInput as ResourceSchema, ResourceUpdate } from '../http/sc
 import { ApiError, invalid, notFound } from './errors.js';
 import type { FileMetadata, Files } from './files.js';
 import { hasPrefix, newId } from './ids.js';
-import type { Session, Sessions } from './sessions.js';
+import type { SessionRows } from './session-rows.js';
+import type { Session, SessionLifecycle } from './sessions.js';
 import { nowIso } from './time.js';
 
 export interface SessionResourcesTable {
@@ -118,11 +119,11 @@ interface Parsed {
   secret?: string;
 }
 
-export class SessionResources {
+export class SessionResources implements SessionLifecycle {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly files: Files,
-    private readonly sessions: Sessions,
+    private readonly sessions: SessionRows,
     private readonly box: SecretBox,
   ) {}
 
@@ -190,7 +191,7 @@ export class SessionResources {
     return r.type === 'memory_store' ? undefined : r.mount_path;
   }
 
-  /** `sessions.resolveResources`: validates the create-time list and records it. */
+  /** Session create: validates the create-time list and records it. */
   async resolveForCreate(input: ResourceInput[] | null | undefined, sessionId: string): Promise<SessionResource[]> {
     if (input === undefined || input === null) return [];
     const parsed: Parsed[] = [];
@@ -314,8 +315,9 @@ export class SessionResources {
     return out;
   }
 
-  async deleteForSession(sessionId: string): Promise<void> {
-    await this.db.deleteFrom('session_resources').where('session_id', '=', sessionId).execute();
+  /** A deleted session's resources go with it; an archived one keeps them. */
+  async retire(sessionId: string, reason: 'archived' | 'deleted'): Promise<void> {
+    if (reason === 'deleted') await this.db.deleteFrom('session_resources').where('session_id', '=', sessionId).execute();
   }
 
   /** Re-seals every repository token with the box's current key (master key rotation). */

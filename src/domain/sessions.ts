@@ -6,7 +6,6 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import { keyset } from '../store/keyset.js';
 import { sql, type Kysely } from 'kysely';
-import { readJson } from '../store/json.js';
 import type { SessionBus } from '../fanout/bus.js';
 import type { Database } from '../store/schema.js';
 import type { Static } from '@sinclair/typebox';
@@ -15,12 +14,13 @@ import type { SessionCreate, SessionUpdate } from '../http/schemas/sessions.js';
 import { checkMcpReferences, mapAgentRefs, resolveMcpServers, resolveModel, resolveSkills, resolveTools } from './agent-config.js';
 import type { Agent, Agents } from './agents.js';
 import type { Environments } from './environments.js';
-import { ApiError, invalid, notFound } from './errors.js';
+import { ApiError, invalid } from './errors.js';
 import { clientEvents } from './event-params.js';
 import type { EventLog, SessionEvent } from './event-log.js';
-import { hasPrefix, newId } from './ids.js';
+import { newId } from './ids.js';
+import { SessionRows, sessionFromRow } from './session-rows.js';
 import { nowIso } from './time.js';
-import { createMetadata, isOneOf, patchMetadata } from './validate.js';
+import { createMetadata, patchMetadata } from './validate.js';
 
 export type SessionStatus = 'idle' | 'running' | 'rescheduling' | 'terminated';
 
@@ -60,20 +60,28 @@ export interface SessionListQuery {
   limit: number;
 }
 
-/** Hooks other parts of Paddock attach to sessions (the runtime, resources, sandboxes). */
-export interface SessionHooks {
+/** What other parts of Paddock do when a session changes (the runtime; resources). */
+export interface SessionLifecycle {
   /** Client events were appended: something may now be owed. */
-  wake(sessionId: string): void;
-  /** The session is going away (archive or delete): stop work, release sandboxes. */
-  retire(sessionId: string, reason: 'archived' | 'deleted'): Promise<void>;
+  wake?(sessionId: string): void;
+  /** The session is going away (archive or delete): stop work, release sandboxes, drop what it owns. */
+  retire?(sessionId: string, reason: 'archived' | 'deleted'): Promise<void>;
+}
+
+/** The parts of session create that belong to other modules. */
+export interface SessionDeps {
+  /** Every vault id must exist and be live; absent, any vault id is refused. */
+  vaults?: { checkForSession(ids: string[]): Promise<void> };
+  /** Checks and records the create-time resources; absent, any resource is refused. */
+  resources?: { resolveForCreate(input: SessionCreateInput['resources'], sessionId: string): Promise<BetaManagedAgentsSessionResource[]> };
+  /** Told in this order; the object graph (src/server.ts) fills the list before anything runs. */
+  lifecycle?: readonly SessionLifecycle[];
 }
 
 /** Request bodies, as checked at the route edge (src/http/schemas/sessions.ts, events.ts). */
 export type SessionCreateInput = Static<typeof SessionCreate>;
 export type SessionUpdateInput = Static<typeof SessionUpdate>;
 export type SendEventsInput = Static<typeof SendEvents>;
-
-const SESSION_STATUSES: readonly SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
 
 function snapshot(a: Agent): AgentSnapshot {
   const { created_at, updated_at, archived_at, metadata, ...rest } = a;
@@ -88,13 +96,7 @@ const EMPTY_USAGE: SessionUsage = {
 };
 
 export class Sessions {
-  hooks: SessionHooks = { wake: () => {}, retire: async () => {} };
-  /** Resource handling (mounts, files, repositories) is plugged in by the resources module. */
-  resolveResources: (input: SessionCreateInput['resources'], sessionId: string) => Promise<BetaManagedAgentsSessionResource[]> = async (input) => {
-    if (input === undefined || input === null) return [];
-    throw invalid('resources: this server has no resource support');
-  };
-  checkVaults: (ids: string[]) => Promise<void> = async () => {};
+  private readonly rows: SessionRows;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -102,7 +104,18 @@ export class Sessions {
     private readonly bus: SessionBus,
     private readonly agents: Agents,
     private readonly environments: Environments,
-  ) {}
+    private readonly deps: SessionDeps = {},
+  ) {
+    this.rows = new SessionRows(db);
+  }
+
+  private wake(id: string): void {
+    for (const l of this.deps.lifecycle ?? []) l.wake?.(id);
+  }
+
+  private async retire(id: string, reason: 'archived' | 'deleted'): Promise<void> {
+    for (const l of this.deps.lifecycle ?? []) await l.retire?.(id, reason);
+  }
 
   /** The snapshot names each agent of its multiagent config as a full thread-agent snapshot (SessionMultiagent). */
   private async withThreadAgents(a: AgentSnapshot): Promise<SessionAgent> {
@@ -135,6 +148,12 @@ export class Sessions {
     return out;
   }
 
+  private async resolveResources(input: SessionCreateInput['resources'], sessionId: string): Promise<BetaManagedAgentsSessionResource[]> {
+    if (this.deps.resources) return this.deps.resources.resolveForCreate(input, sessionId);
+    if (input === undefined || input === null) return [];
+    throw invalid('resources: this server has no resource support');
+  }
+
   async create(input: SessionCreateInput): Promise<{ session: Session; events: SessionEvent[] }> {
     const agent = await this.withThreadAgents(await this.resolveAgent(input.agent));
     const env = await this.environments.get(input.environment_id);
@@ -142,7 +161,8 @@ export class Sessions {
       throw new ApiError(400, 'invalid_request_error', `Environment ${env.id} is archived`, { error_code: 'environment_archived' });
     }
     const vaultIds = input.vault_ids ?? [];
-    await this.checkVaults(vaultIds);
+    if (vaultIds.length && !this.deps.vaults) throw invalid('vault_ids: this server has no vault support');
+    await this.deps.vaults?.checkForSession(vaultIds);
     const initial = clientEvents(input.initial_events ?? [], 'initial_events');
     // Not in the schema: budgets are refused with the API's own error code.
     const budget = 'budget' in input ? input.budget : undefined;
@@ -189,52 +209,17 @@ export class Sessions {
       })
       .execute();
     const events = initial.length ? await this.log.append(id, initial) : [];
-    if (events.length) this.hooks.wake(id);
+    if (events.length) this.wake(id);
     return { session, events };
   }
 
-  async get(id: string): Promise<Session> {
-    if (!hasPrefix(id, 'session')) throw notFound('Session', id);
-    const row = await this.db.selectFrom('sessions').select(['data', 'status', 'updated_at', 'archived_at']).where('id', '=', id).executeTakeFirst();
-    if (!row) throw notFound('Session', id);
-    return this.fromRow(row);
+  get(id: string): Promise<Session> {
+    return this.rows.get(id);
   }
 
-  private fromRow(row: { data: string; status: string; updated_at: string; archived_at: string | null }): Session {
-    const s = readJson<Session>(row.data);
-    s.status = isOneOf(SESSION_STATUSES, row.status) ? row.status : s.status;
-    s.updated_at = row.updated_at;
-    s.archived_at = row.archived_at;
-    s.stats.duration_seconds = Math.max(0, (Date.now() - Date.parse(s.created_at)) / 1000);
-    return s;
-  }
-
-  /**
-   * Rewrites the stored session object; `fn` gets the current one and returns the next. Several
-   * writers change different parts of it (the HTTP update, the runner's usage totals, resource
-   * changes), on one node or many: the read, `fn` and the write happen in one transaction under
-   * the session row's write lock, so none of them writes back a copy that misses another's change.
-   * `fn` runs inside that transaction: anything it reads must go through `trx` (SQLite has one
-   * connection, which the transaction holds; a query beside it would wait forever).
-   */
-  async patch(id: string, fn: (s: Session, trx: Kysely<Database>) => Session | Promise<Session>): Promise<Session> {
-    if (!hasPrefix(id, 'session')) throw notFound('Session', id);
-    return this.db.transaction().execute(async (trx) => {
-      const now = nowIso();
-      // Writing first takes the row lock before the read (Postgres), and starts the transaction
-      // as a writer (SQLite), as EventLog.append does; a concurrent patch waits here.
-      const row = await trx
-        .updateTable('sessions')
-        .set({ updated_at: now })
-        .where('id', '=', id)
-        .returning(['data', 'status', 'updated_at', 'archived_at'])
-        .executeTakeFirst();
-      if (!row) throw notFound('Session', id);
-      const next = await fn(this.fromRow(row), trx);
-      next.updated_at = now;
-      await trx.updateTable('sessions').set({ data: JSON.stringify(next) }).where('id', '=', id).execute();
-      return { ...next, status: row.status as SessionStatus };
-    });
+  /** See SessionRows.patch: a read-modify-write of the stored session under its row lock. */
+  patch(id: string, fn: (s: Session, trx: Kysely<Database>) => Session | Promise<Session>): Promise<Session> {
+    return this.rows.patch(id, fn);
   }
 
   async update(id: string, input: SessionUpdateInput): Promise<Session> {
@@ -276,7 +261,7 @@ export class Sessions {
   async archive(id: string): Promise<Session> {
     const cur = await this.get(id);
     if (cur.archived_at) return cur;
-    await this.hooks.retire(id, 'archived');
+    await this.retire(id, 'archived');
     const now = nowIso();
     await this.db.updateTable('sessions').set({ archived_at: now, updated_at: now }).where('id', '=', id).execute();
     return this.get(id);
@@ -284,7 +269,7 @@ export class Sessions {
 
   async delete(id: string): Promise<BetaManagedAgentsDeletedSession> {
     await this.get(id);
-    await this.hooks.retire(id, 'deleted');
+    await this.retire(id, 'deleted');
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('events').where('session_id', '=', id).execute();
       await trx.deleteFrom('sessions').where('id', '=', id).execute();
@@ -310,7 +295,7 @@ export class Sessions {
     if (q.created.lt) query = query.where('created_at', '<', q.created.lt);
     if (q.created.lte) query = query.where('created_at', '<=', q.created.lte);
     const rows = await keyset(query, 'id', q).execute();
-    return rows.map((r) => this.fromRow(r));
+    return rows.map((r) => sessionFromRow(r));
   }
 
   /** The session's latest idle says `requires_action`: it waits on tool results or confirmations. */
@@ -331,7 +316,7 @@ export class Sessions {
       );
     }
     const stored = await this.log.append(id, events);
-    this.hooks.wake(id);
+    this.wake(id);
     return stored;
   }
 }

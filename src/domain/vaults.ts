@@ -27,8 +27,8 @@ declare module '../store/schema.js' {
 /** Vault on the wire (wire-contract §8), exactly as the SDK declares it. */
 export type Vault = BetaManagedAgentsVault;
 
-/** What archiving or deleting a vault does to its credentials; provided by the credentials module. */
-export interface VaultCredentialHooks {
+/** What a vault holds (its credentials): archived or deleted with the vault, before it. */
+export interface VaultContents {
   archiveAll(vaultId: string): Promise<void>;
   deleteAll(vaultId: string): Promise<void>;
 }
@@ -38,9 +38,11 @@ export type VaultCreateInput = Static<typeof VaultCreate>;
 export type VaultUpdateInput = Static<typeof VaultUpdate>;
 
 export class Vaults {
-  credentialHooks: VaultCredentialHooks = { archiveAll: async () => {}, deleteAll: async () => {} };
-
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Filled by the object graph (src/server.ts) before anything runs. */
+    private readonly contents: readonly VaultContents[],
+  ) {}
 
   async create(b: VaultCreateInput): Promise<Vault> {
     const now = nowIso();
@@ -98,14 +100,14 @@ export class Vaults {
   async archive(id: string): Promise<Vault> {
     const cur = await this.get(id);
     if (cur.archived_at) return cur;
-    await this.credentialHooks.archiveAll(id);
+    for (const c of this.contents) await c.archiveAll(id);
     const now = nowIso();
     return this.save({ ...cur, archived_at: now, updated_at: now });
   }
 
   async delete(id: string): Promise<BetaManagedAgentsDeletedVault> {
     await this.get(id);
-    await this.credentialHooks.deleteAll(id);
+    for (const c of this.contents) await c.deleteAll(id);
     await this.db.deleteFrom('vaults').where('id', '=', id).execute();
     return { id, type: 'vault_deleted' };
   }

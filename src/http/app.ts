@@ -15,7 +15,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: ctx.log as unknown as FastifyBaseLogger,
     genReqId: () => newId('request'),
-    bodyLimit: ctx.config.maxBodyBytes,
+    bodyLimit: ctx.config.server.maxBodyBytes,
     // One line per request comes from the onResponse hook below, with the fields we choose.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
@@ -37,7 +37,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('request-id', req.id);
   });
-  await allowCors(app, ctx.config.corsOrigins);
+  await allowCors(app, ctx.config.cors.origins);
   requireApiKey(app, ctx);
   // Route schemas validate requests (src/http/validation.ts); response schemas only document
   // the API, so responses are sent as they are built, never reshaped by a schema.

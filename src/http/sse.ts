@@ -102,7 +102,7 @@ export function streamSession(ctx: AppContext, req: FastifyRequest, reply: Fasti
 
   open.add(end);
 
-  const ping = setInterval(() => enqueue(() => write('event: ping\ndata: {}\n\n')), ctx.config.pingIntervalMs);
+  const ping = setInterval(() => enqueue(() => write('event: ping\ndata: {}\n\n')), ctx.config.server.ssePingMs);
   req.raw.on('close', end);
   res.on('error', end);
 

@@ -14,10 +14,8 @@ type MessageParam = Anthropic.Messages.MessageParam;
 export class ModelClient {
   private readonly client: Anthropic | undefined;
 
-  constructor(config: Pick<Config, 'anthropicApiKey' | 'anthropicBaseUrl'>) {
-    this.client = config.anthropicApiKey
-      ? new Anthropic({ apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl ?? null, maxRetries: 0, timeout: 10 * 60_000 })
-      : undefined;
+  constructor(config: Config['model']) {
+    this.client = config.apiKey ? new Anthropic({ apiKey: config.apiKey.reveal(), baseURL: config.baseUrl ?? null, maxRetries: 0, timeout: 10 * 60_000 }) : undefined;
   }
 
   private get api(): Anthropic {

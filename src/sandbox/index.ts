@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { SandboxToolExecutor, type SessionFiles } from '../tools/executor.js';
 import { BubblewrapProvider } from './bubblewrap/provider.js';
 import { ProcessProvider } from './process/provider.js';
-import { sandboxSettings, type SandboxSettings } from './settings.js';
+import type { SandboxSettings } from './settings.js';
 import type { SandboxProvider } from './types.js';
 import { SessionVolumes } from './volume.js';
 
@@ -12,7 +12,7 @@ export interface SandboxDeps {
   serverPort: () => number;
   log: Logger;
   files?: SessionFiles;
-  settings?: SandboxSettings;
+  settings: SandboxSettings;
 }
 
 /**
@@ -21,7 +21,7 @@ export interface SandboxDeps {
  * unsandboxed `process` provider is used only when the operator asks for it by name.
  */
 export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
-  const settings = deps.settings ?? sandboxSettings();
+  const { settings } = deps;
   const log = deps.log.child({ component: 'sandbox' });
   const root = process.getuid?.() === 0;
   const runAs = root ? { uid: settings.uid, gid: settings.gid } : undefined;

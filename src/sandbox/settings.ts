@@ -1,7 +1,7 @@
-import { envNumber } from '../env.js';
 import { DEFAULT_CAPTURE_LIMITS, type CaptureLimits } from '../tools/outputs.js';
 import type { SandboxLimits } from './types.js';
 
+/** The sandbox's part of the configuration (`PADDOCK_SANDBOX*`, read in src/config.ts). */
 export interface SandboxSettings {
   /** `bubblewrap` (default), `process` (unsandboxed, explicit opt-in only) or `none`. */
   provider: 'bubblewrap' | 'process' | 'none';
@@ -20,35 +20,20 @@ export interface SandboxSettings {
   capture: CaptureLimits;
 }
 
-/** `PADDOCK_SANDBOX*` variables; read once at start. */
-export function sandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxSettings {
-  const provider = (env.PADDOCK_SANDBOX || 'bubblewrap').toLowerCase();
-  if (provider !== 'bubblewrap' && provider !== 'process' && provider !== 'none') {
-    throw new Error(`PADDOCK_SANDBOX must be bubblewrap, process or none, got "${env.PADDOCK_SANDBOX}"`);
-  }
-  return {
-    provider,
-    limits: {
-      memoryMib: envNumber(env, 'PADDOCK_SANDBOX_MEMORY_MB', 4096, { min: 1 }),
-      cpuSeconds: envNumber(env, 'PADDOCK_SANDBOX_CPU_SECONDS', 3600, { min: 1 }),
-      processes: envNumber(env, 'PADDOCK_SANDBOX_PROCESSES', 512, { min: 1 }),
-      diskMib: envNumber(env, 'PADDOCK_SANDBOX_DISK_MB', 10_240, { min: 1 }),
-      tmpMib: envNumber(env, 'PADDOCK_SANDBOX_TMP_MB', 512, { min: 1 }),
-    },
-    idleMs: envNumber(env, 'PADDOCK_SANDBOX_IDLE_SECONDS', 900, { min: 1 }) * 1000,
-    uid: envNumber(env, 'PADDOCK_SANDBOX_UID', 65534, { min: 1 }),
-    gid: envNumber(env, 'PADDOCK_SANDBOX_GID', 65534, { min: 1 }),
-    volume: volumeSetting(env.PADDOCK_SANDBOX_VOLUME),
-    capture: {
-      bytes: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_MB', DEFAULT_CAPTURE_LIMITS.bytes / 1024 / 1024, { min: 1 }) * 1024 * 1024,
-      files: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_FILES', DEFAULT_CAPTURE_LIMITS.files, { min: 1 }),
-      ms: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_SECONDS', DEFAULT_CAPTURE_LIMITS.ms / 1000, { min: 1 }) * 1000,
-    },
-  };
-}
+export const SANDBOX_DEFAULTS: SandboxSettings = {
+  provider: 'bubblewrap',
+  limits: { memoryMib: 4096, cpuSeconds: 3600, processes: 512, diskMib: 10_240, tmpMib: 512 },
+  idleMs: 900_000,
+  uid: 65534,
+  gid: 65534,
+  volume: 'auto',
+  capture: DEFAULT_CAPTURE_LIMITS,
+};
 
-function volumeSetting(v: string | undefined): SandboxSettings['volume'] {
-  const value = (v || 'auto').toLowerCase();
-  if (value !== 'auto' && value !== 'image' && value !== 'directory') throw new Error(`PADDOCK_SANDBOX_VOLUME must be auto, image or directory, got "${v}"`);
-  return value;
+export type SandboxOverrides = Partial<Omit<SandboxSettings, 'limits' | 'capture'>> & { limits?: Partial<SandboxLimits>; capture?: Partial<CaptureLimits> };
+
+/** The defaults with some settings changed, for building a sandbox without a configuration (tests). */
+export function sandboxSettings(overrides: SandboxOverrides = {}): SandboxSettings {
+  const d = SANDBOX_DEFAULTS;
+  return { ...d, ...overrides, limits: { ...d.limits, ...overrides.limits }, capture: { ...d.capture, ...overrides.capture } };
 }

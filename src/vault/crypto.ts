@@ -106,14 +106,14 @@ export interface MasterKeySource {
 }
 
 /**
- * The master key: `PADDOCK_MASTER_KEY` when set, otherwise `<dataDir>/master.key`, created with
- * mode 0600 on first start. Synchronous because it runs once while the app is assembled.
+ * The master key: `PADDOCK_MASTER_KEY` (`fromEnv`) when set, otherwise `<dataDir>/master.key`,
+ * created with mode 0600 on first start. Synchronous because it runs once while the app is assembled.
  */
-export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): MasterKeySource {
+export function loadMasterKey(dataDir: string, fromEnv: string | undefined): MasterKeySource {
   const file = path.join(dataDir, MASTER_KEY_FILE);
   const nextFile = path.join(dataDir, NEXT_MASTER_KEY_FILE);
   const pending = existsSync(nextFile) ? parseMasterKey(readFileSync(nextFile, 'utf8'), nextFile) : undefined;
-  if (env.PADDOCK_MASTER_KEY) return { key: parseMasterKey(env.PADDOCK_MASTER_KEY, 'PADDOCK_MASTER_KEY'), from: 'env', file, pending };
+  if (fromEnv) return { key: parseMasterKey(fromEnv, 'PADDOCK_MASTER_KEY'), from: 'env', file, pending };
   if (!existsSync(file)) {
     try {
       writeKeyFile(file, generateMasterKey(), true);

@@ -22,18 +22,19 @@ export interface RotationResult {
  * at any point leaves every secret readable. With `PADDOCK_MASTER_KEY`, the new key must be given
  * in `PADDOCK_NEW_MASTER_KEY` and set as `PADDOCK_MASTER_KEY` before the next start.
  */
-export async function rotateMasterKey(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<RotationResult> {
-  const src = loadMasterKey(config.dataDir, env);
+export async function rotateMasterKey(config: Config): Promise<RotationResult> {
+  const { dataDir, databaseUrl } = config.storage;
+  const src = loadMasterKey(dataDir, config.secrets.masterKey?.reveal());
   const from = secretBoxFor(src);
   let next: Buffer;
-  if (env.PADDOCK_NEW_MASTER_KEY) next = parseMasterKey(env.PADDOCK_NEW_MASTER_KEY, 'PADDOCK_NEW_MASTER_KEY');
+  if (config.secrets.newMasterKey) next = parseMasterKey(config.secrets.newMasterKey.reveal(), 'PADDOCK_NEW_MASTER_KEY');
   else if (src.from === 'env') throw new Error('PADDOCK_MASTER_KEY is set: give the new key in PADDOCK_NEW_MASTER_KEY');
   else next = generateMasterKey();
   const to = new SecretBox(next);
   if (to.currentKeyId === from.currentKeyId) throw new Error('the new master key is the current one');
-  const nextFile = path.join(config.dataDir, NEXT_MASTER_KEY_FILE);
+  const nextFile = path.join(dataDir, NEXT_MASTER_KEY_FILE);
   if (src.from === 'file') writeKeyFile(nextFile, next);
-  const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'paddock.db') });
+  const store = await openStore({ databaseUrl, sqlitePath: path.join(dataDir, 'paddock.db') });
   let resealed = 0;
   try {
     await store.db.transaction().execute(async (trx) => {

@@ -7,12 +7,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBus } from '../../src/cluster.js';
 import { loadConfig } from '../../src/config.js';
-import { buildDomain, type AppContext } from '../../src/context.js';
-import { buildApp } from '../../src/http/app.js';
 import { routeAccess } from '../../src/http/auth.js';
-import { openStore } from '../../src/store/db.js';
+import { buildPaddock, type PaddockGraph } from '../../src/server.js';
 import { raw } from '../support/paddock.js';
 import { usePaddock } from '../support/use-paddock.js';
 
@@ -44,20 +41,17 @@ describe('the OpenAPI document', () => {
   });
 
   describe('names every route the server has', () => {
-    let ctx: AppContext;
+    let paddock: PaddockGraph;
     let app: FastifyInstance;
     beforeAll(async () => {
       const dataDir = mkdtempSync(path.join(tmpdir(), 'paddock-openapi-'));
-      const config = await loadConfig({ PADDOCK_DATA_DIR: dataDir, PADDOCK_API_KEYS: 'k' });
-      const log = pino({ level: 'silent' });
-      const store = await openStore({ sqlitePath: path.join(dataDir, 'paddock.db') });
-      ctx = buildDomain(config, log, store, await openBus(config, store, log));
-      app = await buildApp(ctx);
+      const config = await loadConfig({ PADDOCK_DATA_DIR: dataDir, PADDOCK_API_KEYS: 'k', PADDOCK_SANDBOX: 'none' });
+      paddock = await buildPaddock(config, pino({ level: 'silent' }));
+      app = paddock.app;
       await app.ready();
     });
     afterAll(async () => {
-      await app?.close();
-      await ctx?.store.close();
+      await paddock?.close();
     });
 
     it('each method and path, with its path parameters, and the same document as the process serves', async () => {

@@ -6,7 +6,7 @@ import type { Environment, Networking } from '../../src/domain/environments.js';
 import type { Session } from '../../src/domain/sessions.js';
 import type { ToolOutcome } from '../../src/runtime/tool-executor.js';
 import { createSandboxExecutor } from '../../src/sandbox/index.js';
-import { sandboxSettings } from '../../src/sandbox/settings.js';
+import { sandboxSettings, type SandboxOverrides } from '../../src/sandbox/settings.js';
 import type { SandboxToolExecutor } from '../../src/tools/executor.js';
 
 /** A real bubblewrap-backed executor on a temporary data dir, called directly (no server). */
@@ -21,14 +21,15 @@ export function textOf(o: ToolOutcome): string {
   return o.content.map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join('\n');
 }
 
-export function harness(env: Record<string, string> = {}, extra: { serverPort?: number; files?: any } = {}): Harness {
+/** `settings` change the defaults; the harness's own are a small disk, few processes, a small /tmp. */
+export function harness(settings: SandboxOverrides = {}, extra: { serverPort?: number; files?: any } = {}): Harness {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'paddock-sbx-'));
   const executor = createSandboxExecutor({
     dataDir,
     serverPort: () => extra.serverPort ?? 4000,
     log: pino({ level: 'silent' }),
     files: extra.files,
-    settings: sandboxSettings({ PADDOCK_SANDBOX_DISK_MB: '64', PADDOCK_SANDBOX_PROCESSES: '128', PADDOCK_SANDBOX_TMP_MB: '32', ...env }),
+    settings: sandboxSettings({ ...settings, limits: { diskMib: 64, processes: 128, tmpMib: 32, ...settings.limits } }),
   });
   return {
     dataDir,

@@ -183,7 +183,7 @@ describe('lifecycle', () => {
   });
 
   it('tears an idle sandbox down', async () => {
-    const h3 = harness({ PADDOCK_SANDBOX_IDLE_SECONDS: '1' });
+    const h3 = harness({ idleMs: 1000 });
     try {
       await h3.run('sesn_idle', 'bash', { command: 'export IDLE=1' });
       await new Promise((r) => setTimeout(r, 1600));

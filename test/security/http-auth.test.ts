@@ -5,12 +5,9 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBus } from '../../src/cluster.js';
 import { loadConfig } from '../../src/config.js';
-import { buildDomain, type AppContext } from '../../src/context.js';
-import { buildApp } from '../../src/http/app.js';
 import { routeAccess } from '../../src/http/auth.js';
-import { openStore } from '../../src/store/db.js';
+import { buildPaddock, type PaddockGraph } from '../../src/server.js';
 import { startPaddock, type PaddockProcess } from '../support/paddock.js';
 import { usePaddock } from '../support/use-paddock.js';
 
@@ -164,17 +161,15 @@ describe('the API key, however the path is spelled', () => {
 });
 
 describe('every registered route', () => {
-  let ctx: AppContext;
+  let paddock: PaddockGraph;
   let app: FastifyInstance;
   const KEY = 'sk-route-table';
 
   beforeAll(async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'paddock-routes-'));
-    const config = await loadConfig({ PADDOCK_DATA_DIR: dataDir, PADDOCK_API_KEYS: KEY });
-    const log = pino({ level: 'silent' });
-    const store = await openStore({ sqlitePath: path.join(dataDir, 'paddock.db') });
-    ctx = buildDomain(config, log, store, await openBus(config, store, log));
-    app = await buildApp(ctx);
+    const config = await loadConfig({ PADDOCK_DATA_DIR: dataDir, PADDOCK_API_KEYS: KEY, PADDOCK_SANDBOX: 'none' });
+    paddock = await buildPaddock(config, pino({ level: 'silent' }));
+    app = paddock.app;
     // Routes a later change might add, outside /v1 and inside an encapsulated plugin: their
     // authors did nothing about auth, and must not have to.
     app.get('/internal/debug', async () => ({ leaked: MARK }));
@@ -187,8 +182,7 @@ describe('every registered route', () => {
     await app.ready();
   });
   afterAll(async () => {
-    await app?.close();
-    await ctx?.store.close();
+    await paddock?.close();
   });
 
   const fill = (url: string) => url.replace(/:[^/]+/g, 'x').replace(/\*/g, 'x');

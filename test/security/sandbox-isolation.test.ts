@@ -14,7 +14,7 @@ const QUOTA_MIB = 64;
 const PLANTED = '/etc/paddock-test-planted.conf';
 
 beforeAll(() => {
-  h = harness({ PADDOCK_SANDBOX_DISK_MB: String(QUOTA_MIB) });
+  h = harness({ limits: { diskMib: QUOTA_MIB } });
   // A world-readable host file the sandbox must not see (as a unit file with a key would be).
   writeFileSync(PLANTED, 'PLANTED-HOST-SECRET\n', { mode: 0o644 });
 });
@@ -135,7 +135,7 @@ describe('the disk quota holds against background writers', () => {
   }, 120_000);
 
   it('on plain directories (no volume): the guard stops a background writer soon after it passes the quota', async () => {
-    const hd = harness({ PADDOCK_SANDBOX_DISK_MB: String(QUOTA_MIB), PADDOCK_SANDBOX_VOLUME: 'directory' });
+    const hd = harness({ limits: { diskMib: QUOTA_MIB }, volume: 'directory' });
     try {
       const session = 'sesn_quota_dir';
       expect(hd.executor.dirs(session).volume).toBeUndefined();

@@ -165,7 +165,7 @@ describe('resource limits', () => {
   });
 
   it('limits memory', async () => {
-    const h2 = harness({ PADDOCK_SANDBOX_MEMORY_MB: '256' }, { serverPort: paddockPort });
+    const h2 = harness({ limits: { memoryMib: 256 } }, { serverPort: paddockPort });
     try {
       const r = await h2.run('sesn_mem', 'bash', { command: 'python3 -c "x = bytearray(1024*1024*1024)" 2>&1 || node -e "Buffer.alloc(1024*1024*1024, 1)"' });
       expect(r.is_error).toBe(true);

@@ -3,38 +3,37 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.js';
-import { Agents } from '../../src/domain/agents.js';
-import { Environments } from '../../src/domain/environments.js';
-import { EventLog } from '../../src/domain/event-log.js';
-import { wireFilesAndVaults } from '../../src/domain/files-vaults-wiring.js';
-import { Sessions } from '../../src/domain/sessions.js';
-import { InProcessBus } from '../../src/fanout/bus.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import type { AppContext } from '../../src/context.js';
+import { buildPaddock, type PaddockGraph } from '../../src/server.js';
 import { DIALECTS, useStore } from '../support/store-backends.js';
 
 /**
  * The accessors other modules build on (the sandbox mounts files and clones repositories with
- * their token; the MCP client and egress proxy take credentials by URL / name), over both stores.
+ * their token; the MCP client and egress proxy take credentials by URL / name), over both stores,
+ * on the services as the server's object graph connects them.
  */
 describe.each(DIALECTS)('files, resources and vaults on %s', (dialect) => {
   const h = useStore(dialect);
-  const domain = () => {
-    const bus = new InProcessBus();
-    const agents = new Agents(h.store.db);
-    const environments = new Environments(h.store.db);
-    const sessions = new Sessions(h.store.db, new EventLog(h.store.db, bus), bus, agents, environments);
-    const config = { dataDir: mkdtempSync(path.join(tmpdir(), 'paddock-fv-')) } as Config;
-    return { agents, environments, sessions, ...wireFilesAndVaults(config, h.store, sessions, pino({ level: 'silent' })) };
-  };
-  const newSession = async (d: ReturnType<typeof domain>, extra: Record<string, unknown> = {}) => {
+  let paddock: PaddockGraph;
+  let d: AppContext;
+  beforeAll(async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'paddock-fv-'));
+    const config = await loadConfig({ PADDOCK_DATA_DIR: dataDir, PADDOCK_API_KEYS: 'k', PADDOCK_SANDBOX: 'none', DATABASE_URL: h.databaseUrl });
+    paddock = await buildPaddock(config, pino({ level: 'silent' }));
+    d = paddock.ctx;
+  });
+  afterAll(async () => {
+    await paddock?.close();
+  });
+  const newSession = async (d: AppContext, extra: Record<string, unknown> = {}) => {
     const agent = await d.agents.create({ name: `a-${Math.random()}`, model: 'claude-sonnet-4-5' });
     const env = await d.environments.create({ name: `e-${Math.random()}` });
     return (await d.sessions.create({ agent: agent.id, environment_id: env.id, ...extra })).session;
   };
 
   it('mountsForSession gives the file bytes on disk and the current (rotated) repository token', async () => {
-    const d = domain();
     const file = await d.files.create(Readable.from([Buffer.from('hello '), Buffer.from('world')]), { filename: 'a/b/hello.txt' });
     expect(file).toMatchObject({ filename: 'hello.txt', mime_type: 'text/plain', size_bytes: 11 });
     const s = await newSession(d, {
@@ -51,21 +50,19 @@ describe.each(DIALECTS)('files, resources and vaults on %s', (dialect) => {
     expect(readFileSync(f.localPath, 'utf8')).toBe('hello world');
     expect(f.resource.mount_path).toBe('/workspace/hello.txt');
     expect(repo.authorizationToken).toBe('ghp_two');
-    const stored = await h.store.db.selectFrom('session_resources').select('secret').where('id', '=', repoId).executeTakeFirstOrThrow();
+    const stored = await d.store.db.selectFrom('session_resources').select('secret').where('id', '=', repoId).executeTakeFirstOrThrow();
     expect(stored.secret).toMatch(/^pdk1:/);
     expect(stored.secret).not.toContain('ghp_two');
   });
 
   it('deleting a session removes its resource rows (and their sealed tokens)', async () => {
-    const d = domain();
     const s = await newSession(d, { resources: [{ type: 'github_repository', url: 'https://github.com/acme/x', authorization_token: 'ghp_gone' }] });
     await d.sessions.delete(s.id);
-    const rows = await h.store.db.selectFrom('session_resources').select('id').where('session_id', '=', s.id).execute();
+    const rows = await d.store.db.selectFrom('session_resources').select('id').where('session_id', '=', s.id).execute();
     expect(rows).toEqual([]);
   });
 
   it('resolveForSession: decrypted credentials, first vault in vault_ids wins, archived ones left out', async () => {
-    const d = domain();
     const v1 = await d.vaults.create({ display_name: 'one' });
     const v2 = await d.vaults.create({ display_name: 'two' });
     const url = 'https://mcp.example.com/mcp';
@@ -89,13 +86,12 @@ describe.each(DIALECTS)('files, resources and vaults on %s', (dialect) => {
   });
 
   it('the active-key index lets an archived key be reused and refuses a second active one', async () => {
-    const d = domain();
     const v = await d.vaults.create({ display_name: 'keys' });
     const auth = { type: 'environment_variable', secret_name: 'K', secret_value: 'v', networking: { type: 'unrestricted' } } as const;
     const first = await d.credentials.create(v.id, { auth });
     await expect(d.credentials.create(v.id, { auth })).rejects.toMatchObject({ status: 409 });
     await d.credentials.archive(v.id, first.id);
-    const purged = await h.store.db.selectFrom('credentials').select('secret').where('id', '=', first.id).executeTakeFirstOrThrow();
+    const purged = await d.store.db.selectFrom('credentials').select('secret').where('id', '=', first.id).executeTakeFirstOrThrow();
     expect(purged.secret).toBeNull();
     await expect(d.credentials.create(v.id, { auth })).resolves.toMatchObject({ auth: { secret_name: 'K' } });
   });

@@ -41,10 +41,10 @@ describe('SecretBox (AES-256-GCM envelopes)', () => {
 describe('master key loading', () => {
   it('creates <dataDir>/master.key with mode 0600 on first start and reuses it', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'paddock-key-'));
-    const first = loadMasterKey(dir, {});
+    const first = loadMasterKey(dir, undefined);
     expect(first.from).toBe('file');
     expect(statSync(path.join(dir, 'master.key')).mode & 0o777).toBe(0o600);
-    const again = loadMasterKey(dir, {});
+    const again = loadMasterKey(dir, undefined);
     expect(again.key.equals(first.key)).toBe(true);
     const box = secretBoxFor(first);
     expect(secretBoxFor(again).open(box.seal('s', 'a'), 'a')).toBe('s');
@@ -53,7 +53,7 @@ describe('master key loading', () => {
   it('PADDOCK_MASTER_KEY wins over the file; base64 and hex accepted, anything else refused', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'paddock-key-'));
     const key = generateMasterKey();
-    const fromEnv = loadMasterKey(dir, { PADDOCK_MASTER_KEY: key.toString('base64') });
+    const fromEnv = loadMasterKey(dir, key.toString('base64'));
     expect(fromEnv.from).toBe('env');
     expect(fromEnv.key.equals(key)).toBe(true);
     expect(parseMasterKey(key.toString('hex'), 'k').equals(key)).toBe(true);
@@ -64,11 +64,11 @@ describe('master key loading', () => {
 
   it('a key left by an interrupted rotation joins the ring', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'paddock-key-'));
-    const cur = loadMasterKey(dir, {});
+    const cur = loadMasterKey(dir, undefined);
     const next = generateMasterKey();
     writeFileSync(path.join(dir, 'master.key.next'), next.toString('base64'));
     const sealedByNext = new SecretBox(next).seal('mid-rotation', 'r');
-    const loaded = loadMasterKey(dir, {});
+    const loaded = loadMasterKey(dir, undefined);
     expect(loaded.key.equals(cur.key)).toBe(true);
     expect(secretBoxFor(loaded).open(sealedByNext, 'r')).toBe('mid-rotation');
     expect(readFileSync(path.join(dir, 'master.key'), 'utf8').trim()).toBe(cur.key.toString('base64'));

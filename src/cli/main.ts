@@ -8,7 +8,8 @@ const USAGE = `usage: paddock serve | paddock rotate-master-key
 Starts the Paddock server. Configuration comes from the environment:
   PORT (4000), HOST (127.0.0.1), PADDOCK_DATA_DIR (./.paddock), PADDOCK_API_KEYS,
   DATABASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, PADDOCK_LOG_LEVEL (info),
-  PADDOCK_MASTER_KEY (else <data dir>/master.key), PADDOCK_MAX_FILE_BYTES (500 MB)
+  PADDOCK_MASTER_KEY (else <data dir>/master.key), PADDOCK_MAX_FILE_BYTES (500 MB);
+  every variable is in the README's configuration table.
 
 rotate-master-key re-encrypts every stored secret under a new master key (stop the server
 first). With a key file it generates the key and replaces the file; with PADDOCK_MASTER_KEY

@@ -68,7 +68,7 @@ export interface SessionLifecycle {
   retire?(sessionId: string, reason: 'archived' | 'deleted'): Promise<void>;
 }
 
-/** The parts of session create that belong to other modules. */
+/** What sessions call on in other modules: at create (vaults, resources), on wake and retire (lifecycle). */
 export interface SessionDeps {
   /** Every vault id must exist and be live; absent, any vault id is refused. */
   vaults?: { checkForSession(ids: string[]): Promise<void> };

@@ -1,8 +1,10 @@
+import type http from 'node:http';
+import type net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import { describe, isThisHost, parseIp, type Classified, type IP } from './address.js';
 import { tcpConnect, type Connector } from './connect.js';
-import { portOf, requestOver, type HttpResult, type RequestOptions } from './http-request.js';
+import { portOf, requestOver, streamOver, type HttpResult, type RequestOptions, type StreamOptions } from './http-request.js';
 import { canonicalHost, pickAddress } from './resolve.js';
 
 /** The outbound port refused the destination; nothing was sent. */
@@ -51,6 +53,17 @@ export class Outbound {
 
   async request(target: string, opts: RequestOptions): Promise<HttpResult> {
     const url = new URL(target);
+    return requestOver(url, await this.connect(url, opts.signal), opts);
+  }
+
+  /** The same check, with the response handed over as soon as its headers arrive (for streams). */
+  async open(target: string, opts: StreamOptions): Promise<http.IncomingMessage> {
+    const url = new URL(target);
+    return streamOver(url, await this.connect(url, opts.signal), opts);
+  }
+
+  /** Resolves the URL's host once, checks the address and connects to that address. */
+  private async connect(url: URL, signal?: AbortSignal): Promise<net.Socket> {
     const port = portOf(url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw this.refuse(url.hostname, port, `${url.protocol} is not http or https`);
     let host: string;
@@ -62,8 +75,7 @@ export class Outbound {
     const named = this.allow.some((e) => 'name' in e && e.name === host);
     const picked = await pickAddress(host, (c) => this.verdict(c, port, named));
     if ('refused' in picked) throw this.refuse(host, port, picked.refused);
-    const socket = await (this.opts.connect ?? tcpConnect)(picked.address, port, opts.signal);
-    return requestOver(url, socket, opts);
+    return (this.opts.connect ?? tcpConnect)(picked.address, port, signal);
   }
 
   private verdict(c: Classified, port: number, named: boolean): string | undefined {

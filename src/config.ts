@@ -24,6 +24,8 @@ export interface Config {
   corsOrigins: string[];
   /** Hosts, addresses and CIDR ranges the server's own outbound calls may reach though not global (src/net/outbound.ts). */
   outboundAllowHosts: string[];
+  /** The MCP client's deadlines (src/mcp/). */
+  mcp: { connectTimeoutMs: number; callTimeoutMs: number; idleMs: number };
 }
 
 /**
@@ -66,5 +68,10 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       .split(',')
       .map((h) => h.trim())
       .filter(Boolean),
+    mcp: {
+      connectTimeoutMs: envNumber(env, 'PADDOCK_MCP_CONNECT_TIMEOUT_MS', 30_000, { min: 1 }),
+      callTimeoutMs: envNumber(env, 'PADDOCK_MCP_CALL_TIMEOUT_MS', 300_000, { min: 1 }),
+      idleMs: envNumber(env, 'PADDOCK_MCP_IDLE_SECONDS', 600, { min: 1 }) * 1000,
+    },
   };
 }

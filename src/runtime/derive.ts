@@ -10,7 +10,10 @@ export interface ToolUse {
   /** The `agent.*tool_use` event id; also the tool_use id the model sees. */
   id: string;
   kind: 'builtin' | 'custom' | 'mcp';
+  /** The tool's name (for MCP, the server's own name for it). */
   name: string;
+  /** MCP: the `mcp_server_name` it was called on. */
+  server?: string;
   input: Record<string, unknown>;
   permission: 'allow' | 'ask' | 'deny';
   confirmation?: { result: 'allow' | 'deny'; deny_message?: string };
@@ -249,6 +252,7 @@ export class SessionFold {
           id: e.id,
           kind,
           name: e.name as string,
+          ...(kind === 'mcp' ? { server: e.mcp_server_name as string } : {}),
           input: (e.input as Record<string, unknown>) ?? {},
           permission: kind === 'custom' ? 'allow' : ((e.evaluated_permission as ToolUse['permission'] | undefined) ?? 'allow'),
           resolved: false,

@@ -1,4 +1,5 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Logger } from 'pino';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -62,6 +63,8 @@ export class McpConnection {
     private readonly credential: McpCredential | undefined,
     outbound: Outbound,
     private readonly limits: McpLimits,
+    /** Carries the session and server the connection is for. */
+    private readonly log: Logger,
   ) {
     this.where = `MCP server ${server} (${new URL(url).host})`;
     const base = outboundFetch(outbound, {
@@ -205,6 +208,7 @@ export class McpConnection {
       await client.close().catch(() => {});
       throw err;
     }
+    this.log.info({ transport: transport instanceof SSEClientTransport ? 'sse' : 'streamable_http', server_version: client.getServerVersion()?.version }, 'mcp server connected');
     return client;
   }
 

@@ -85,7 +85,8 @@ export class McpClients implements McpPort {
     const credential = await this.deps.credentialFor(session.vault_ids, def.url);
     conn = this.conns.get(key);
     if (conn && !conn.closed) return conn;
-    conn = new McpConnection(server, def.url, credential, this.deps.outbound, this.deps.options);
+    const log = this.deps.log.child({ session_id: session.id, mcp_server_name: server });
+    conn = new McpConnection(server, def.url, credential, this.deps.outbound, this.deps.options, log);
     this.conns.set(key, conn);
     return conn;
   }

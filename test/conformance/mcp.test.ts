@@ -88,7 +88,7 @@ describe('MCP tool calls', () => {
     const log = await waitForIdle(client, sid);
 
     const offered = model.requests[before].body.tools as Array<{ name: string; description?: string; input_schema: unknown }>;
-    expect(offered.map((t) => t.name).sort()).toEqual(['mcp__docs__add', 'mcp__docs__echo', 'mcp__docs__leak']);
+    expect(offered.map((t) => t.name).sort()).toEqual(['mcp__docs__add', 'mcp__docs__echo', 'mcp__docs__fail', 'mcp__docs__leak']);
     expect(offered.find((t) => t.name === 'mcp__docs__echo')).toEqual({
       name: 'mcp__docs__echo',
       description: 'Echoes text back',
@@ -285,6 +285,40 @@ describe('MCP tool calls', () => {
     expect(path).toBe(`/workspace/.mcp_results/${result.mcp_tool_use_id}.txt`);
     const bash = ofType(log, 'agent.tool_result')[0];
     expect(bash.content[0].text.trim()).toBe(String(chars));
+  });
+});
+
+describe('a crash during an MCP call', () => {
+  it('is not re-run after the restart: the call gets an is_error result saying it was interrupted', async () => {
+    const first = await startPaddock({ env: { ANTHROPIC_BASE_URL: model.url, ...FAST_RUNTIME, PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1', PADDOCK_SANDBOX: 'none' } });
+    let second: PaddockProcess | undefined;
+    try {
+      const c = first.client;
+      const env = await c.beta.environments.create({ name: 'mcp-crash' });
+      const agent = await c.beta.agents.create({
+        name: 'mcp-crash',
+        model: 'claude-sonnet-4-6',
+        mcp_servers: [{ type: 'url', name: 'docs', url: mcp.url }],
+        tools: [{ type: 'mcp_toolset', mcp_server_name: 'docs', default_config: ALLOW }],
+      } as any);
+      const vault = await c.beta.vaults.create({ display_name: 'crash' });
+      await c.beta.vaults.credentials.create(vault.id, { auth: { type: 'static_bearer', token: TOKEN, mcp_server_url: mcp.url } } as any);
+      const sid = (await c.beta.sessions.create({ agent: agent.id, environment_id: env.id, vault_ids: [vault.id] })).id;
+      model.setFallback(callsOnce('mcp__docs__slow', { ms: 4000 }));
+      const calls = () => mcp.calls.filter((x) => x.tool === 'slow' && x.args.ms === 4000).length;
+      await say(c, sid, 'go');
+      await waitFor(c, sid, () => calls() === 1);
+      await first.kill();
+      second = await startPaddock({ dataDir: first.dataDir, env: { ANTHROPIC_BASE_URL: model.url, ...FAST_RUNTIME, PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1', PADDOCK_SANDBOX: 'none' } });
+      const log = await waitForIdle(second.client, sid);
+      const [result] = ofType(log, 'agent.mcp_tool_result');
+      expect(result).toMatchObject({ is_error: true });
+      expect(result.content[0].text).toMatch(/interrupted by a restart of the Paddock server/);
+      expect(calls()).toBe(1);
+    } finally {
+      await first.stop();
+      await second?.stop();
+    }
   });
 });
 

@@ -15,7 +15,8 @@ import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprot
  *
  * Tools: `echo` {text} → "echo: <text>"; `big` {chars} → that many characters of text;
  * `slow` {ms} → answers after a delay; `leak` → answers with the bearer token it was sent (as a
- * careless server might); `add` {a, b} → the sum.
+ * careless server might); `fail` → a JSON-RPC error; `add` {a, b} → the sum. `extraTools` adds
+ * that many more (for an oversized tool list).
  */
 export interface TestMcpServer {
   /** The URL an agent's `mcp_servers` entry names. */
@@ -48,6 +49,7 @@ const TOOLS = [
   { name: 'big', description: 'Answers with that many characters', inputSchema: { type: 'object', properties: { chars: { type: 'number' } }, required: ['chars'] } },
   { name: 'slow', description: 'Answers after a delay', inputSchema: { type: 'object', properties: { ms: { type: 'number' } } } },
   { name: 'leak', description: 'Answers with the token it was sent', inputSchema: { type: 'object', properties: {} } },
+  { name: 'fail', description: 'Answers with a JSON-RPC error', inputSchema: { type: 'object', properties: {} } },
   { name: 'add', description: 'Adds two numbers', inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] } },
 ];
 
@@ -61,7 +63,8 @@ function read(req: IncomingMessage): Promise<string> {
 
 const bearerOf = (req: IncomingMessage) => /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
 
-export async function startTestMcpServer(opts: { transport?: 'streamable' | 'sse'; tokens?: string[] } = {}): Promise<TestMcpServer> {
+export async function startTestMcpServer(opts: { transport?: 'streamable' | 'sse'; tokens?: string[]; extraTools?: number } = {}): Promise<TestMcpServer> {
+  const extra = Array.from({ length: opts.extraTools ?? 0 }, (_, i) => ({ name: `extra_${i}`, description: 'One of many', inputSchema: { type: 'object', properties: {} } }));
   const mode = opts.transport ?? 'streamable';
   const sessions = new Map<string, Transport>();
   const sockets = new Set<Socket>();
@@ -85,7 +88,7 @@ export async function startTestMcpServer(opts: { transport?: 'streamable' | 'sse
 
   function mcpServer(token: () => string | undefined): Server {
     const server = new Server({ name: 'paddock-test', version: '1.0.0' }, { capabilities: { tools: {} } });
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: TOOLS }));
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [...TOOLS, ...extra] }));
     server.setRequestHandler(CallToolRequestSchema, async (req) => {
       const args = (req.params.arguments ?? {}) as Record<string, any>;
       s.calls.push({ tool: req.params.name, args, token: token() });
@@ -101,6 +104,8 @@ export async function startTestMcpServer(opts: { transport?: 'streamable' | 'sse
           return { content: [{ type: 'text', text: `I was sent ${token()}` }] };
         case 'add':
           return { content: [{ type: 'text', text: String(Number(args.a) + Number(args.b)) }] };
+        case 'fail':
+          throw new Error('the fail tool always fails');
         default:
           return { content: [{ type: 'text', text: `no tool ${req.params.name}` }], isError: true };
       }

@@ -24,6 +24,8 @@ export interface McpLimits {
 
 /** Pages of `tools/list` read at most (a server that pages forever is cut off). */
 const MAX_PAGES = 100;
+/** How long closing waits for the server to acknowledge the end of the MCP session. */
+const CLOSE_WAIT_MS = 2000;
 
 /** A server could not be used; carries the failure as the port reports it. */
 export class McpServerError extends Error {
@@ -154,11 +156,18 @@ export class McpConnection {
     return [...this.sent];
   }
 
+  /** Ends the MCP session at the server (Streamable HTTP's DELETE, bounded: a dead server does not hold this up) and closes. */
   async close(): Promise<void> {
     this.closed = true;
     const client = this.client;
     this.client = undefined;
-    await client?.then((c) => c.close()).catch(() => {});
+    const c = await client?.catch(() => undefined);
+    if (!c) return;
+    if (c.transport instanceof StreamableHTTPClientTransport && !this.fault) {
+      const ended = c.transport.terminateSession().catch(() => {});
+      await Promise.race([ended, new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
+    }
+    await c.close().catch(() => {});
   }
 
   /** An error from the SDK or the HTTP layer, as the port reports it. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { McpCredential } from '../domain/credentials.js';
 import type { Session } from '../domain/sessions.js';
+import type { SessionBus } from '../fanout/bus.js';
 import type { Outbound } from '../net/outbound.js';
 import type { McpCallOutcome, McpFailure, McpPort, McpToolOffer } from '../runtime/mcp-port.js';
 import { McpConnection, McpServerError, type McpLimits } from './connection.js';
@@ -17,6 +18,8 @@ export interface McpPoolDeps {
   credentialFor(vaultIds: string[], url: string): Promise<McpCredential | undefined>;
   log: Logger;
   options: McpPoolOptions;
+  /** Tells this node when a session it holds connections for is deleted, on whichever node. */
+  bus: SessionBus;
 }
 
 /**
@@ -27,6 +30,8 @@ export interface McpPoolDeps {
  */
 export class McpClients implements McpPort {
   private readonly conns = new Map<string, McpConnection>();
+  /** Sessions with connections here, and how to stop watching each for its deletion. */
+  private readonly watched = new Map<string, () => void>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly deps: McpPoolDeps) {
@@ -88,6 +93,10 @@ export class McpClients implements McpPort {
     const log = this.deps.log.child({ session_id: session.id, mcp_server_name: server });
     conn = new McpConnection(server, def.url, credential, this.deps.outbound, this.deps.options, log);
     this.conns.set(key, conn);
+    if (!this.watched.has(session.id)) {
+      const id = session.id;
+      this.watched.set(id, this.deps.bus.subscribe(id, (msg) => msg.kind === 'deleted' && void this.release(id)));
+    }
     return conn;
   }
 
@@ -101,6 +110,11 @@ export class McpClients implements McpPort {
 
   private async drop(key: string, conn: McpConnection): Promise<void> {
     if (this.conns.get(key) === conn) this.conns.delete(key);
+    const sessionId = key.slice(0, key.indexOf('\0'));
+    if (![...this.conns.keys()].some((k) => k.startsWith(`${sessionId}\0`))) {
+      this.watched.get(sessionId)?.();
+      this.watched.delete(sessionId);
+    }
     await conn.close();
   }
 

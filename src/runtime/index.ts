@@ -20,6 +20,7 @@ export async function startRuntime(ctx: AppContext, leases: SessionLeases = new 
     outbound: ctx.outbound,
     credentialFor: (vaultIds, url) => ctx.credentials.mcpFor(vaultIds, url),
     log: ctx.log,
+    bus: ctx.bus,
     options: { ...ctx.config.mcp, maxResponseBytes: MCP_MAX_RESPONSE_BYTES, maxTools: MCP_MAX_TOOLS },
   });
   const runner = new SessionRunner(ctx, leases, new RuntimeRecords(ctx.store.db), new ModelClient(ctx.config), runtimeOptions(), mcp);

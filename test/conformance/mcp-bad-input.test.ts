@@ -39,6 +39,7 @@ beforeAll(async () => {
       PADDOCK_SANDBOX: 'none',
       PADDOCK_MCP_CONNECT_TIMEOUT_MS: '1500',
       PADDOCK_MCP_CALL_TIMEOUT_MS: '1000',
+      PADDOCK_MCP_IDLE_SECONDS: '1',
     },
   });
   client = p.client;
@@ -130,6 +131,26 @@ describe('bad MCP servers', () => {
       refresh: { client_id: 'c', refresh_token: 'r-unreachable', token_endpoint: 'http://169.254.169.254/token', token_endpoint_auth: { type: 'none' } },
     });
     await expectServerError(sid, 'mcp_authentication_failed_error', /the token endpoint could not be reached/);
+  });
+});
+
+describe('idle connections', () => {
+  it('a connection unused for PADDOCK_MCP_IDLE_SECONDS is closed, ending its MCP session at the server; the next turn reconnects', async () => {
+    const own = await startTestMcpServer({ tokens: [TOKEN] });
+    try {
+      const sid = await session(own.url);
+      model.setFallback(callsOnce('mcp__srv__echo', { text: 'idle' }));
+      await say(client, sid, 'go');
+      await waitForIdle(client, sid);
+      const deadline = Date.now() + 10_000;
+      while (own.openSessions() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(own.openSessions()).toBe(0);
+      await say(client, sid, 'again');
+      const log = await waitForIdle(client, sid, 2);
+      expect(ofType(log, 'agent.mcp_tool_result').map((e) => e.content)).toEqual([[text('echo: idle')], [text('echo: idle')]]);
+    } finally {
+      await own.close();
+    }
   });
 });
 

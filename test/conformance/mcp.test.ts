@@ -76,6 +76,15 @@ async function mcpSession(s: Setup = {}): Promise<{ sid: string; vaultId: string
 }
 
 const ofType = (log: Ev[], type: string) => log.filter((e) => e.type === type);
+
+/** Polls until `pred` holds (bounded). */
+async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 const lastIdle = (log: Ev[]) => idles(log).at(-1)!;
 
 describe('MCP tool calls', () => {
@@ -248,6 +257,21 @@ describe('MCP tool calls', () => {
       const log = await waitForIdle(client, sid, 2);
       expect(ofType(log, 'session.error')).toEqual([]);
       expect(ofType(log, 'agent.mcp_tool_result').map((e) => e.is_error)).toEqual([false, false]);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('deleting the session ends its MCP session at the server', async () => {
+    const own = await startTestMcpServer({ tokens: [TOKEN] });
+    try {
+      const { sid } = await mcpSession({ url: own.url });
+      model.setFallback(callsOnce('mcp__docs__echo', { text: 'bye' }));
+      await say(client, sid, 'go');
+      await waitForIdle(client, sid);
+      expect(own.openSessions()).toBe(1);
+      await client.beta.sessions.delete(sid);
+      await until(() => own.openSessions() === 0);
     } finally {
       await own.close();
     }

@@ -37,6 +37,8 @@ export interface TestMcpServer {
   authorizations: string[];
   /** Requests refused with 401. */
   refused: number;
+  /** MCP sessions open now (ended by the client's DELETE, or a closed SSE stream). */
+  openSessions(): number;
   /** Stops listening and cuts every connection, as a crashed server would. */
   kill(): Promise<void>;
   /** Listens again on the same port (a restarted server: earlier MCP sessions are gone). */
@@ -81,6 +83,7 @@ export async function startTestMcpServer(opts: { transport?: 'streamable' | 'sse
     calls: [],
     authorizations: [],
     refused: 0,
+    openSessions: () => sessions.size,
     kill: async () => {},
     restart: async () => {},
     close: async () => {},

@@ -451,7 +451,7 @@ export class SessionRunner {
   private async toolResult(sessionId: string, use: ToolUse, outcome: ToolOutcome): Promise<void> {
     const event: NewEvent =
       use.kind === 'mcp'
-        ? { type: 'agent.mcp_tool_result', mcp_tool_use_id: use.id, content: outcome.content, is_error: outcome.is_error }
+        ? ({ type: 'agent.mcp_tool_result', mcp_tool_use_id: use.id, content: outcome.content, is_error: outcome.is_error } satisfies Omit<Sdk.BetaManagedAgentsAgentMCPToolResultEvent, 'id' | 'processed_at'>)
         : { type: 'agent.tool_result', tool_use_id: use.id, content: outcome.content, is_error: outcome.is_error };
     await this.append(sessionId, [event], `tool:${use.id}`);
   }

@@ -227,16 +227,21 @@ export class McpConnection {
    */
   private async within<T>(ms: number, outer: AbortSignal, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const ctl = new AbortController();
-    const onAbort = () => ctl.abort(outer.reason);
-    outer.addEventListener('abort', onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
+    let onAbort = () => {};
     const late = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        ctl.abort(outer.reason);
+        reject(outer.reason);
+      };
       timer = setTimeout(() => {
+        reject(this.faulted('connection', `${this.where} did not ${what} within ${ms / 1000} s`));
         ctl.abort('timeout');
         void this.close();
-        reject(this.faulted('connection', `${this.where} did not ${what} within ${ms / 1000} s`));
       }, ms);
     });
+    if (outer.aborted) onAbort();
+    else outer.addEventListener('abort', onAbort, { once: true });
     try {
       return await Promise.race([fn(ctl.signal), late]);
     } catch (err) {

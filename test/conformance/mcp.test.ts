@@ -1,4 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events, FAST_RUNTIME, idles, say, waitFor, waitForIdle, type Ev } from '../runtime/harness.js';
 import { startTestMcpServer, type TestMcpServer } from '../support/mcp-server.js';
@@ -259,6 +261,29 @@ describe('MCP tool calls', () => {
       expect(ofType(log, 'agent.mcp_tool_result').map((e) => e.is_error)).toEqual([false, false]);
     } finally {
       await own.close();
+    }
+  });
+
+  it('an interrupt while a server is slow to connect ends the turn at once, without an MCP error', async () => {
+    let arrived = 0;
+    const hanging = createServer(() => void arrived++);
+    await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/mcp`;
+    try {
+      const { sid } = await mcpSession({ url });
+      const before = model.requests.length;
+      await say(client, sid, 'go');
+      await until(() => arrived > 0);
+      await client.beta.sessions.events.send(sid, { events: [{ type: 'user.interrupt' }] });
+      // Well before the 30 s connect deadline.
+      const log = await waitForIdle(client, sid, 1, 15_000);
+      expect(lastIdle(log).stop_reason).toEqual({ type: 'end_turn' });
+      expect(ofType(log, 'span.model_request_end')).toMatchObject([{ is_error: true }]);
+      expect(ofType(log, 'session.error')).toEqual([]);
+      expect(model.requests.length).toBe(before);
+    } finally {
+      hanging.closeAllConnections();
+      hanging.close();
     }
   });
 

@@ -15,6 +15,11 @@ export interface SandboxSettings {
    * needs root), `directory` (plain directories, quota polled), or `auto` (image where possible).
    */
   volume: 'auto' | 'image' | 'directory';
+  /**
+   * `PADDOCK_UPSTREAM_CA_FILE`: extra certificate authorities (PEM) trusted, besides the system's,
+   * when Paddock verifies a server it talks to for a sandbox (credential hosts, repositories).
+   */
+  upstreamCaFile?: string;
 }
 
 /** `PADDOCK_SANDBOX*` variables; read once at start. */
@@ -36,6 +41,7 @@ export function sandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxSe
     uid: envNumber(env, 'PADDOCK_SANDBOX_UID', 65534, { min: 1 }),
     gid: envNumber(env, 'PADDOCK_SANDBOX_GID', 65534, { min: 1 }),
     volume: volumeSetting(env.PADDOCK_SANDBOX_VOLUME),
+    upstreamCaFile: env.PADDOCK_UPSTREAM_CA_FILE || undefined,
   };
 }
 

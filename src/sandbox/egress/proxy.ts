@@ -102,7 +102,13 @@ export class EgressProxy {
     }
     if (head.length) client.unshift(head);
     const tlsClient = new tls.TLSSocket(client, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
-    tlsClient.on('error', () => client.destroy());
+    let secured = false;
+    tlsClient.once('secure', () => (secured = true));
+    tlsClient.on('error', (err) => {
+      // Most often a program with a certificate store of its own, which does not trust the egress CA.
+      if (!secured) log.info({ host: tunnel.host, err: err.message }, 'egress: a sandbox program refused the TLS handshake for a host where credentials are added');
+      client.destroy();
+    });
     this.open.add(tlsClient);
     tlsClient.on('close', () => {
       this.open.delete(tlsClient);

@@ -191,3 +191,31 @@ describe('bad input', () => {
     expect(added.json.error.message).toMatch(/body\.mount_path: \/workspace\/app\/x overlaps \/workspace\/app/);
   });
 });
+
+describe('server-side clones', () => {
+  it('reach a loopback git server only when PADDOCK_OUTBOUND_ALLOW_HOSTS names it', async () => {
+    const strict = await harness({ PADDOCK_GITHUB_URL: git.url });
+    try {
+      const env = await strict.client.beta.environments.create({
+        name: `strict-${Date.now()}`,
+        config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: [`127.0.0.1:${git.port}`] } },
+      } as any);
+      const agent = await strict.client.beta.agents.create({ name: `strict-${Date.now()}`, model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any);
+      const s = await strict.client.beta.sessions.create({
+        agent: agent.id,
+        environment_id: env.id,
+        resources: [{ type: 'github_repository', url: `${git.url}/acme/widgets`, authorization_token: TOKEN }],
+      } as any);
+      const before = git.requests.length;
+      strict.model.enqueue({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'ls -A /workspace' } }] }, { content: [{ type: 'text', text: 'done' }] });
+      await say(strict.client, s.id, 'go');
+      const log = await waitForIdle(strict.client, s.id, 1, 60_000);
+      expect(log.filter((e) => e.type === 'session.error').map((e) => e.error)).toEqual([
+        expect.objectContaining({ type: 'repository_clone_error', message: expect.stringMatching(/refused: 127\.0\.0\.1 is a loopback address \(PADDOCK_OUTBOUND_ALLOW_HOSTS can allow it\)/) }),
+      ]);
+      expect(git.requests.length).toBe(before);
+    } finally {
+      await strict.close();
+    }
+  });
+});

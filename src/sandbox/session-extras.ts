@@ -1,5 +1,4 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Networking } from '../domain/environments.js';
 import type { Session } from '../domain/sessions.js';
@@ -40,8 +39,7 @@ export class SessionExtras {
   async prepare(session: Session, dirs: SessionDirs, networking: Networking, mcpHosts: string[]): Promise<Extras> {
     const creds =
       this.opts.credentials && session.vault_ids.length ? await prepareCredentials(session, this.opts.credentials, networking, mcpHosts) : undefined;
-    // The session's root-only state directory: beside `resources` in both disk layouts.
-    const repos = this.opts.repositories ? await this.opts.repositories.prepare(session.id, path.dirname(dirs.resources)) : undefined;
+    const repos = this.opts.repositories ? await this.opts.repositories.prepare(session.id, dirs) : undefined;
     const errors: SessionError[] = [
       ...(repos?.failures ?? []).map((f) => ({ ...f, retry_status: { type: 'retrying' as const } }) satisfies SessionError),
       ...(creds?.unreachable ?? []).map(

@@ -1,9 +1,11 @@
-import { promises as fs } from 'node:fs';
+import { mkdtempSync, promises as fs, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { toFile } from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { raw } from '../support/paddock.js';
 import { startGitServer, type GitServer } from '../support/git-server.js';
+import { testCertificates } from '../support/tls.js';
 import { events, harness, say, waitForIdle, type Ev, type Harness } from '../runtime/harness.js';
 
 // Repository resources through the official SDK: Paddock clones them (server-side, the token in
@@ -142,6 +144,19 @@ describe('a github_repository resource', () => {
     git.tokens.add(TOKEN);
   });
 
+  it('a commit checkout leaves HEAD detached at that commit', async () => {
+    const sha = git.git('acme', 'widgets', 'rev-parse', 'main').trim();
+    const s = await session([
+      { type: 'github_repository', url: `${git.url}/acme/widgets.git`, authorization_token: TOKEN, mount_path: '/workspace/at', checkout: { type: 'commit', sha: sha.slice(0, 12) } },
+      { type: 'github_repository', url: `${git.url}/acme/widgets`, authorization_token: TOKEN, mount_path: '/workspace/none', checkout: { type: 'commit', sha: 'deadbeefdeadbeef' } },
+    ]);
+    const { log, results } = await turn(s.id, ['cd /workspace/at && git rev-parse HEAD && git status | head -1']);
+    expect(text(results[0])).toBe(`${sha}\nHEAD detached at ${sha.slice(0, 7)}`);
+    expect(log.filter((e) => e.type === 'session.error').map((e) => [e.error.type, e.error.message])).toEqual([
+      ['repository_checkout_error', expect.stringContaining('commit deadbeefdeadbeef could not be checked out')],
+    ]);
+  });
+
   it('a branch that does not exist, or a repository that does not: their own session errors', async () => {
     const s = await session([
       { type: 'github_repository', url: `${git.url}/acme/widgets`, authorization_token: TOKEN, checkout: { type: 'branch', name: 'no-such-branch' } },
@@ -216,6 +231,40 @@ describe('server-side clones', () => {
       expect(git.requests.length).toBe(before);
     } finally {
       await strict.close();
+    }
+  });
+});
+
+describe('a repository served over HTTPS (as github.com is)', () => {
+  it('is cloned verifying the server, and the proxy adds the token inside TLS it opens with the egress CA', async () => {
+    const certs = testCertificates(['127.0.0.1']);
+    const caFile = path.join(mkdtempSync(path.join(tmpdir(), 'paddock-git-ca-')), 'ca.pem');
+    writeFileSync(caFile, certs.caPem);
+    const secure = await startGitServer([TOKEN], { tls: { key: certs.keyPem, cert: certs.certPem } });
+    secure.createRepo('acme', 'tls', { main: { 'README.md': 'over tls\n' } });
+    const h2 = await harness({ PADDOCK_GITHUB_URL: secure.url, PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1', PADDOCK_UPSTREAM_CA_FILE: caFile });
+    try {
+      const env = await h2.client.beta.environments.create({
+        name: `tls-${Date.now()}`,
+        config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: [`127.0.0.1:${secure.port}`] } },
+      } as any);
+      const agent = await h2.client.beta.agents.create({ name: `tls-${Date.now()}`, model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any);
+      const s = await h2.client.beta.sessions.create({
+        agent: agent.id,
+        environment_id: env.id,
+        resources: [{ type: 'github_repository', url: `${secure.url}/acme/tls`, authorization_token: TOKEN }],
+      } as any);
+      const command = `cd /workspace/tls && cat README.md && echo more >> README.md && git -c user.name=A -c user.email=a@example.test commit -qam tls && ${VIA_PROXY} git push -q origin main 2>&1; echo pushed:$?`;
+      h2.model.enqueue({ content: [{ type: 'tool_use', name: 'bash', input: { command } }] }, { content: [{ type: 'text', text: 'done' }] });
+      await say(h2.client, s.id, 'go');
+      const log = await waitForIdle(h2.client, s.id, 1, 60_000);
+      expect(log.filter((e) => e.type === 'session.error')).toEqual([]);
+      expect(text(log.find((e) => e.type === 'agent.tool_result')!)).toBe('over tls\npushed:0');
+      expect(secure.git('acme', 'tls', 'log', '--format=%s', 'main').trim().split('\n')).toEqual(['tls', 'main: first commit']);
+      expect(secure.requests.filter((r) => r.path.endsWith('/git-receive-pack')).map((r) => r.token)).toEqual([TOKEN]);
+    } finally {
+      await h2.close();
+      await secure.close();
     }
   });
 });

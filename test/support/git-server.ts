@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import path from 'node:path';
  * (with or without `.git`); pushes are accepted.
  */
 export interface GitServer {
-  /** `http://127.0.0.1:<port>`: what PADDOCK_GITHUB_URL points at. */
+  /** `http(s)://127.0.0.1:<port>`: what PADDOCK_GITHUB_URL points at. */
   url: string;
   port: number;
   /** The tokens accepted now (replace to rotate). */
@@ -38,11 +39,12 @@ function tokenOf(auth: string | undefined, tokens: Set<string>): string | undefi
   return candidate !== undefined && tokens.has(candidate) ? candidate : undefined;
 }
 
-export async function startGitServer(tokens: string[]): Promise<GitServer> {
+/** With `tls`, the server speaks HTTPS with that key and certificate (`url` is then https://). */
+export async function startGitServer(tokens: string[], opts: { tls?: { key: string; cert: string } } = {}): Promise<GitServer> {
   const root = mkdtempSync(path.join(tmpdir(), 'paddock-git-'));
   const accepted = new Set(tokens);
   const requests: GitServer['requests'] = [];
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const token = tokenOf(req.headers.authorization, accepted);
     requests.push({ method: req.method ?? '', path: url.pathname + url.search, token, authorization: req.headers.authorization });
@@ -92,12 +94,13 @@ export async function startGitServer(tokens: string[]): Promise<GitServer> {
       res.write(head.subarray(end));
     });
     cgi.on('close', () => (started ? res.end() : res.writeHead(500).end()));
-  });
+  };
+  const server = opts.tls ? https.createServer(opts.tls, handler) : http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   const run = (cwd: string, ...args: string[]) => execFileSync('git', [...ID, ...args], { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     tokens: accepted,
     requests,

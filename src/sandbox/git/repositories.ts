@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { GitHubRepositoryResource, ResourceMount } from '../../domain/resources.js';
 import type { Outbound } from '../../net/outbound.js';
 import { repositoryRule, type RepositoryRule } from '../egress/inject.js';
+import type { SessionDirs } from '../types.js';
 import { chownTree, cloneRepository, CloneError, type RepositoryErrorType } from './clone.js';
 
 /** The slice of session resources that repositories need (tokens decrypted in the server only). */
@@ -30,9 +31,14 @@ export interface PreparedRepositories {
 
 const CLONE_TIMEOUT_MS = 10 * 60_000;
 
+/** Where a session's clones live: root-only, beside the file resource copies, on the session's disk. */
+export function repositoriesDir(dirs: SessionDirs): string {
+  return path.join(path.dirname(dirs.resources), 'repos');
+}
+
 /**
  * A session's `github_repository` resources: each cloned server-side, once, into the session's
- * root-only state directory (`<state>/repos/<resource id>`, then owned by the sandbox's user),
+ * root-only repositories directory (`repositoriesDir/<resource id>`, then owned by the sandbox's user),
  * and mounted at its `mount_path`. The clone's connection goes to an address the outbound port
  * checked (`PADDOCK_OUTBOUND_ALLOW_HOSTS` applies); inside the sandbox, git reaches the
  * repository through the egress proxy, which adds the token.
@@ -50,13 +56,13 @@ export class SessionRepositories {
     },
   ) {}
 
-  async prepare(sessionId: string, stateDir: string): Promise<PreparedRepositories> {
+  async prepare(sessionId: string, dirs: SessionDirs): Promise<PreparedRepositories> {
     const repos = (await this.opts.source.mountsForSession(sessionId)).flatMap((m) =>
       m.resource.type === 'github_repository' ? [{ resource: m.resource, token: (m as { authorizationToken?: string }).authorizationToken }] : [],
     );
     const out: PreparedRepositories = { binds: [], rules: [], attempted: new Map(), failures: [] };
     if (!repos.length) return out;
-    const root = path.join(stateDir, 'repos');
+    const root = repositoriesDir(dirs);
     await fs.mkdir(root, { recursive: true, mode: 0o711 });
     for (const { resource, token } of repos) {
       out.rules.push(repositoryRule(resource.id, resource.url, () => this.opts.source.repositoryToken(sessionId, resource.id)));

@@ -111,6 +111,27 @@ describe('a github_repository resource', () => {
     }
   });
 
+  it('while the server-side clone runs, no process on the host shows the token in its command line', async () => {
+    const release = git.pause();
+    try {
+      const s = await session([{ type: 'github_repository', url: `${git.url}/acme/widgets`, authorization_token: TOKEN, mount_path: '/workspace/held' }]);
+      const before = git.requests.length;
+      const done = turn(s.id, ['cat /workspace/held/README.md']);
+      while (git.requests.length === before) await new Promise((r) => setTimeout(r, 20));
+      const cmdlines: string[] = [];
+      for (const pid of await fs.readdir('/proc')) {
+        if (/^\d+$/.test(pid)) cmdlines.push(await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''));
+      }
+      // The clone is waiting on the server: its git processes are there, without the token.
+      expect(cmdlines.some((c) => c.includes('clone') && c.includes(`${git.url}/acme/widgets`))).toBe(true);
+      for (const f of forms(TOKEN)) expect(cmdlines.filter((c) => c.includes(f))).toEqual([]);
+      release();
+      expect(text((await done).results[0])).toBe('hello main');
+    } finally {
+      release();
+    }
+  });
+
   it('with a wrong token: repository_authentication_error, and the session goes on; a new token clones it before the next call', async () => {
     const s = await session([{ type: 'github_repository', url: `${git.url}/acme/widgets`, authorization_token: 'ghp_wrong', mount_path: '/src/widgets' }]);
     const first = await turn(s.id, ['ls /src/widgets 2>&1; echo listed']);

@@ -22,6 +22,8 @@ export interface GitServer {
   requests: Array<{ method: string; path: string; token: string | undefined; authorization: string | undefined }>;
   /** Creates `owner/name` with one commit per branch (files given per branch); returns its bare path. */
   createRepo(owner: string, name: string, branches: Record<string, Record<string, string>>): string;
+  /** Holds every request (recorded, not answered) until the returned function is called. */
+  pause(): () => void;
   /** Runs git against a served repository (bare), e.g. `log`. */
   git(owner: string, name: string, ...args: string[]): string;
   close(): Promise<void>;
@@ -44,10 +46,12 @@ export async function startGitServer(tokens: string[], opts: { tls?: { key: stri
   const root = mkdtempSync(path.join(tmpdir(), 'paddock-git-'));
   const accepted = new Set(tokens);
   const requests: GitServer['requests'] = [];
-  const handler: http.RequestListener = (req, res) => {
+  let held: Promise<void> = Promise.resolve();
+  const handler: http.RequestListener = async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const token = tokenOf(req.headers.authorization, accepted);
     requests.push({ method: req.method ?? '', path: url.pathname + url.search, token, authorization: req.headers.authorization });
+    await held;
     if (!token) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="test git"', 'content-type': 'text/plain' }).end('token required\n');
       return;
@@ -127,6 +131,11 @@ export async function startGitServer(tokens: string[], opts: { tls?: { key: stri
         rmSync(work, { recursive: true, force: true });
       }
       return bare;
+    },
+    pause() {
+      let release!: () => void;
+      held = new Promise((r) => (release = r));
+      return release;
     },
     git: (owner, name, ...args) => run(path.join(root, owner, name), ...args),
     close: async () => {

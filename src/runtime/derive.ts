@@ -117,6 +117,9 @@ export type TurnUsage = Pick<Anthropic.Messages.Usage, 'input_tokens' | 'output_
     server_tool_use?: { web_search_requests?: number; web_fetch_requests?: number } | null;
   };
 
+/** `session.error` types that do not concern the model request (see the fold's `session.error`). */
+const SIDE_ERROR = /^(repository_\w+_error|credential_host_unreachable_error)$/;
+
 /**
  * Folds a session's log into the state the runner acts on, one event at a time. Folding the
  * same events (with the same records) always gives the same state, which is what lets any process
@@ -272,6 +275,9 @@ export class SessionFold {
         break;
       }
       case 'session.error': {
+        // Reports about the sandbox's setup (a repository not cloned, a credential host the
+        // environment blocks) leave the turn alone: the session goes on without that resource.
+        if (SIDE_ERROR.test(e.error.type)) break;
         if (e.error.retry_status.type === 'retrying') {
           this.failures++;
           this.owedRetry = true;

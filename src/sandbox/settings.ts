@@ -18,6 +18,11 @@ export interface SandboxSettings {
   volume: 'auto' | 'image' | 'directory';
   /** What the capture of /mnt/session/outputs copies into the Files API per turn, at most. */
   capture: CaptureLimits;
+  /**
+   * `PADDOCK_UPSTREAM_CA_FILE`: extra certificate authorities (PEM) trusted, besides the system's,
+   * when Paddock verifies a server it talks to for a sandbox (credential hosts, repositories).
+   */
+  upstreamCaFile?: string;
 }
 
 /** `PADDOCK_SANDBOX*` variables; read once at start. */
@@ -44,6 +49,7 @@ export function sandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxSe
       files: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_FILES', DEFAULT_CAPTURE_LIMITS.files, { min: 1 }),
       ms: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_SECONDS', DEFAULT_CAPTURE_LIMITS.ms / 1000, { min: 1 }) * 1000,
     },
+    upstreamCaFile: env.PADDOCK_UPSTREAM_CA_FILE || undefined,
   };
 }
 

@@ -310,7 +310,7 @@ export class SessionResources {
 
   async list(sessionId: string, q: { after?: string; before?: string; direction: 'asc' | 'desc'; limit: number }): Promise<StoredResource[]> {
     await this.sessions.get(sessionId);
-    let query = this.db.selectFrom('session_resources').select('data').where('session_id', '=', sessionId);
+    const query = this.db.selectFrom('session_resources').select('data').where('session_id', '=', sessionId);
     const rows = await keyset(query, 'id', q).execute();
     return rows.map((r) => readJson<StoredResource>(r.data));
   }

@@ -26,6 +26,8 @@ export interface Config {
   outboundAllowHosts: string[];
   /** The MCP client's deadlines (src/mcp/). */
   mcp: { connectTimeoutMs: number; callTimeoutMs: number; idleMs: number };
+  /** Where GitHub is (`PADDOCK_GITHUB_URL`): repository resources must be repositories under it. */
+  githubUrl: string;
 }
 
 /**
@@ -73,5 +75,21 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       callTimeoutMs: envNumber(env, 'PADDOCK_MCP_CALL_TIMEOUT_MS', 300_000, { min: 1 }),
       idleMs: envNumber(env, 'PADDOCK_MCP_IDLE_SECONDS', 600, { min: 1 }) * 1000,
     },
+    githubUrl: githubUrl(env.PADDOCK_GITHUB_URL),
   };
+}
+
+/** An http(s) origin, optionally with a path prefix (GitHub Enterprise Server behind a path); no trailing slash. */
+function githubUrl(v: string | undefined): string {
+  const text = v || 'https://github.com';
+  let u: URL | undefined;
+  try {
+    u = new URL(text);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password || u.search || u.hash) {
+    throw new Error(`PADDOCK_GITHUB_URL must be an http(s) URL such as https://github.com, got "${text}"`);
+  }
+  return u.origin + u.pathname.replace(/\/+$/, '');
 }

@@ -1,51 +1,33 @@
+import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import { keyset } from '../store/keyset.js';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import {
   type AgentRefInput,
   checkMcpReferences,
   mapAgentRefs,
-  optStr,
+  type Multiagent,
   resolveExecutionIdentity,
   resolveMcpServers,
   resolveModel,
   resolveMultiagent,
   resolveSkills,
   resolveTools,
-  str,
 } from './agent-config.js';
+import type { Static } from '@sinclair/typebox';
+import type { AgentCreate, AgentUpdate } from '../http/schemas/agents.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
 import { createMetadata, patchMetadata } from './validate.js';
 
-export interface Agent {
-  type: 'agent';
-  id: string;
-  version: number;
-  name: string;
-  description: string | null;
-  system: string | null;
-  model: ReturnType<typeof resolveModel>;
-  tools: ReturnType<typeof resolveTools>;
-  mcp_servers: ReturnType<typeof resolveMcpServers>;
-  skills: ReturnType<typeof resolveSkills>;
-  multiagent: Record<string, unknown> | null;
-  execution_identity: Record<string, unknown>;
-  metadata: Record<string, string>;
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
-}
+/** An agent (one version of it) exactly as the SDK declares it. */
+export type Agent = BetaManagedAgentsAgent;
 
-type Body = Record<string, unknown>;
-
-const LIMITS = { name: 256, description: 2048, system: 100_000 };
-
-function asBody(v: unknown): Body {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('body: must be a JSON object');
-  return v as Body;
-}
+/** Request bodies, as checked at the route edge (src/http/schemas/agents.ts). */
+export type AgentCreateInput = Static<typeof AgentCreate>;
+export type AgentUpdateInput = Static<typeof AgentUpdate>;
 
 /** The parts of an agent a version is made of; two versions with equal parts are the same. */
 function contentOf(a: Agent) {
@@ -66,21 +48,19 @@ export interface AgentListQuery {
 export class Agents {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(input: unknown): Promise<Agent> {
-    const b = asBody(input);
+  async create(b: AgentCreateInput): Promise<Agent> {
     const tools = resolveTools(b.tools);
     const mcp_servers = resolveMcpServers(b.mcp_servers);
     checkMcpReferences(tools, mcp_servers);
     const now = nowIso();
-    if (b.model === undefined) throw invalid('model: required');
     const id = newId('agent');
     const agent: Agent = {
       type: 'agent',
       id,
       version: 1,
-      name: str(b.name, 'name', { min: 1, max: LIMITS.name }),
-      description: optStr(b.description, 'description', LIMITS.description),
-      system: optStr(b.system, 'system', LIMITS.system),
+      name: b.name,
+      description: b.description ?? null,
+      system: b.system ?? null,
       model: resolveModel(b.model),
       tools,
       mcp_servers,
@@ -103,8 +83,8 @@ export class Agents {
    * Pins every agent a multiagent config names to `{type:'agent', id, version}`, the SDK's
    * response form: no version means the latest, `self` the version being written.
    */
-  private pinMultiagent(m: Record<string, unknown> | null, self: { id: string; version: number }) {
-    return mapAgentRefs(m, async (ref: AgentRefInput, field) => {
+  private pinMultiagent(m: Multiagent<AgentRefInput> | null, self: { id: string; version: number }): Promise<Agent['multiagent']> {
+    return mapAgentRefs(m, async (ref, field) => {
       if (ref.type === 'self' || ref.id === self.id) return { type: 'agent', id: self.id, version: ref.type === 'agent' ? (ref.version ?? self.version) : self.version };
       const a = await this.get(ref.id, ref.version).catch((err: unknown) => {
         throw err instanceof ApiError && err.status === 404 ? invalid(`${field}: ${err.message}`) : err;
@@ -123,16 +103,14 @@ export class Agents {
     if (v > head.version) throw new ApiError(404, 'not_found_error', `Agent ${id} has no version ${v}`);
     const row = await this.db.selectFrom('agent_versions').select('data').where('agent_id', '=', id).where('version', '=', v).executeTakeFirst();
     if (!row) throw new ApiError(404, 'not_found_error', `Agent ${id} has no version ${v}`);
-    return { ...(JSON.parse(row.data) as Agent), archived_at: head.archived_at };
+    return { ...readJson<Agent>(row.data), archived_at: head.archived_at };
   }
 
-  async update(id: string, input: unknown): Promise<Agent> {
-    const b = asBody(input);
+  async update(id: string, b: AgentUpdateInput): Promise<Agent> {
     const current = await this.get(id);
     if (current.archived_at) throw invalid(`Agent ${id} is archived and cannot be updated`);
     if (b.version !== undefined && b.version !== null) {
-      const v = typeof b.version === 'string' && /^\d+$/.test(b.version) ? Number(b.version) : b.version;
-      if (!Number.isInteger(v)) throw invalid('version: must be an integer');
+      const v = Number(b.version);
       if (v !== current.version) {
         throw new ApiError(409, 'conflict_error', `Agent ${id} is at version ${current.version}, not ${v}; fetch it and retry`);
       }
@@ -140,14 +118,14 @@ export class Agents {
     const next: Agent = { ...current };
     if (b.name !== undefined) {
       if (b.name === null) throw invalid('name: cannot be cleared');
-      next.name = str(b.name, 'name', { min: 1, max: LIMITS.name });
+      next.name = b.name;
     }
     if (b.model !== undefined) {
       if (b.model === null) throw invalid('model: cannot be cleared');
       next.model = resolveModel(b.model);
     }
-    if (b.description !== undefined) next.description = optStr(b.description, 'description', LIMITS.description) || null;
-    if (b.system !== undefined) next.system = optStr(b.system, 'system', LIMITS.system) || null;
+    if (b.description !== undefined) next.description = b.description || null;
+    if (b.system !== undefined) next.system = b.system || null;
     if (b.tools !== undefined) next.tools = resolveTools(b.tools);
     if (b.mcp_servers !== undefined) next.mcp_servers = resolveMcpServers(b.mcp_servers);
     if (b.tools !== undefined || b.mcp_servers !== undefined) checkMcpReferences(next.tools, next.mcp_servers);
@@ -191,13 +169,13 @@ export class Agents {
     if (q.createdGte) query = query.where('agents.created_at', '>=', q.createdGte);
     if (q.createdLte) query = query.where('agents.created_at', '<=', q.createdLte);
     const rows = await keyset(query, 'agents.id', q).execute();
-    return rows.map((r) => ({ ...(JSON.parse(r.data) as Agent), archived_at: r.archived_at }));
+    return rows.map((r) => ({ ...readJson<Agent>(r.data), archived_at: r.archived_at }));
   }
 
   async versions(id: string, q: { after?: number; before?: number; direction: 'asc' | 'desc'; limit: number }): Promise<Agent[]> {
     const head = await this.get(id);
-    let query = this.db.selectFrom('agent_versions').select('data').where('agent_id', '=', id);
+    const query = this.db.selectFrom('agent_versions').select('data').where('agent_id', '=', id);
     const rows = await keyset(query, 'version', q).execute();
-    return rows.map((r) => ({ ...(JSON.parse(r.data) as Agent), archived_at: head.archived_at }));
+    return rows.map((r) => ({ ...readJson<Agent>(r.data), archived_at: head.archived_at }));
   }
 }

@@ -1,10 +1,17 @@
+import type {
+  BetaManagedAgentsCredential,
+  BetaManagedAgentsCredentialValidation,
+  BetaManagedAgentsDeletedCredential,
+} from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
 import { keyset } from '../store/keyset.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import { probeMcp, refreshGrant, type OAuthRefreshConfig, type ProbeResult, type RefreshResult } from '../vault/oauth.js';
 import type { SecretBox } from '../vault/crypto.js';
-import { optStr } from './agent-config.js';
+import type { Static } from '@sinclair/typebox';
+import type { CreateAuth, CredentialCreate, CredentialUpdate, UpdateAuth } from '../http/schemas/credentials.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso, parseIso } from './time.js';
@@ -60,25 +67,13 @@ export interface CredentialSecrets {
   secret_value?: string;
 }
 
-export interface Credential {
-  type: 'vault_credential';
-  id: string;
-  vault_id: string;
+/** A credential as the SDK declares it, with the fields Paddock always sets made required. */
+export interface Credential extends BetaManagedAgentsCredential {
   display_name: string | null;
-  metadata: Record<string, string>;
   auth: CredentialAuth;
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
 }
 
-export interface CredentialValidation {
-  type: 'vault_credential_validation';
-  credential_id: string;
-  vault_id: string;
-  validated_at: string;
-  status: 'valid' | 'invalid' | 'unknown';
-  has_refresh_token: boolean;
+export interface CredentialValidation extends BetaManagedAgentsCredentialValidation {
   mcp_probe: ProbeResult | null;
   refresh: { status: RefreshResult['status'] | 'no_refresh_token'; http_response: RefreshResult['http_response'] } | null;
 }
@@ -116,163 +111,81 @@ export interface SessionCredentials {
 }
 
 export const MAX_CREDENTIALS_PER_VAULT = 20;
-const MAX_SECRET = 16_384;
-const MAX_HOSTS = 16;
-const HOST_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
-const FIELDS: Record<CredentialAuth['type'], string[]> = {
-  mcp_oauth: ['type', 'access_token', 'mcp_server_url', 'expires_at', 'refresh'],
-  static_bearer: ['type', 'token', 'mcp_server_url'],
-  environment_variable: ['type', 'secret_name', 'secret_value', 'networking', 'injection_location'],
-};
-const REFRESH_FIELDS = ['client_id', 'refresh_token', 'token_endpoint', 'token_endpoint_auth', 'resource', 'scope'];
 const REFRESH_SOON_MS = 60_000;
 /** How long a token request waits for a refresh of the same credential under way elsewhere. */
 const REFRESH_WAIT_MS = 40_000;
 
-// Validation messages name the field and never the value: values here are secrets.
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** Request bodies, as checked at the route edge (src/http/schemas/credentials.ts). */
+export type CredentialCreateInput = Static<typeof CredentialCreate>;
+export type CredentialUpdateInput = Static<typeof CredentialUpdate>;
+type CreateAuthInput = Static<typeof CreateAuth>;
+type UpdateAuthInput = Static<typeof UpdateAuth>;
+type EndpointAuthInput = { type: TokenEndpointAuth['type']; client_secret?: string | null };
 
-function obj(v: unknown, field: string): Record<string, unknown> {
-  if (!isObj(v)) throw invalid(`${field}: must be an object`);
-  return v;
-}
+// Messages name the field and never the value: values here are secrets.
 
-function onlyKeys(o: Record<string, unknown>, allowed: string[], field: string, what: string): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw invalid(`${field}.${k}: not a field of ${what}`);
-}
-
-function secret(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw invalid(`${field}: must be a non-empty string`);
-  if (v.length > MAX_SECRET) throw invalid(`${field}: must be at most ${MAX_SECRET} characters`);
-  return v;
-}
-
-function url(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length > 2048) throw invalid(`${field}: must be an http or https URL`);
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    throw invalid(`${field}: must be an http or https URL`);
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw invalid(`${field}: must be an http or https URL`);
-  return v;
-}
-
-function plainStr(v: unknown, field: string, max = 2048): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw invalid(`${field}: must be a string of 1-${max} characters`);
-  return v;
-}
-
-function expiresAt(v: unknown, field: string): string | null {
+function expiresAt(v: string | null | undefined, field: string): string | null {
   if (v === undefined || v === null) return null;
-  const d = typeof v === 'string' ? parseIso(v) : undefined;
-  if (!d) throw invalid(`${field}: must be an RFC 3339 timestamp`);
+  const d = parseIso(v)!;
   if (d.getTime() <= Date.now()) throw invalid(`${field}: must be in the future`);
   return d.toISOString();
 }
 
-function endpointAuth(v: unknown, field: string, secrets: CredentialSecrets, current?: TokenEndpointAuth): TokenEndpointAuth {
-  const o = obj(v, field);
+function endpointAuth(o: EndpointAuthInput, field: string, secrets: CredentialSecrets, current?: TokenEndpointAuth): TokenEndpointAuth {
   if (o.type === 'none') {
-    onlyKeys(o, ['type'], field, 'token_endpoint_auth none');
     delete secrets.client_secret;
     return { type: 'none' };
   }
-  if (o.type !== 'client_secret_basic' && o.type !== 'client_secret_post') {
-    throw invalid(`${field}.type: must be none, client_secret_basic or client_secret_post`);
-  }
-  onlyKeys(o, ['type', 'client_secret'], field, `token_endpoint_auth ${o.type}`);
   // On update the secret may be omitted when the method already had one.
   const keep = current && current.type !== 'none' && (o.client_secret === undefined || o.client_secret === null) && secrets.client_secret;
-  if (!keep) secrets.client_secret = secret(o.client_secret, `${field}.client_secret`);
+  if (!keep) {
+    if (!o.client_secret) throw invalid(`${field}.client_secret: must be a non-empty string`);
+    secrets.client_secret = o.client_secret;
+  }
   return { type: o.type };
 }
 
-function networking(v: unknown, field: string): CredentialNetworking {
-  const o = obj(v, field);
-  if (o.type === 'unrestricted') {
-    onlyKeys(o, ['type'], field, 'unrestricted networking');
-    return { type: 'unrestricted' };
-  }
-  if (o.type !== 'limited') throw invalid(`${field}.type: must be unrestricted or limited`);
-  onlyKeys(o, ['type', 'allowed_hosts'], field, 'limited networking');
-  const hosts = o.allowed_hosts;
-  if (!Array.isArray(hosts) || hosts.length === 0 || hosts.length > MAX_HOSTS) {
-    throw invalid(`${field}.allowed_hosts: must list 1-${MAX_HOSTS} hosts`);
-  }
-  hosts.forEach((h, i) => {
-    if (typeof h !== 'string' || h.length > 253 || !HOST_RE.test(h)) {
-      throw invalid(`${field}.allowed_hosts.${i}: must be a bare host name, an IPv4 address or a *.wildcard`);
-    }
-  });
-  return { type: 'limited', allowed_hosts: hosts as string[] };
-}
-
 /** Create: omitted → both true; a given object → omitted fields false. Update: fields merge. */
-function injectionLocation(v: unknown, field: string, current?: { body: boolean; header: boolean }): { body: boolean; header: boolean } {
+function injectionLocation(
+  v: { body?: boolean; header?: boolean } | undefined,
+  field: string,
+  current?: { body: boolean; header: boolean },
+): { body: boolean; header: boolean } {
   if (v === undefined) return current ?? { body: true, header: true };
-  const o = obj(v, field);
-  onlyKeys(o, ['body', 'header'], field, 'injection_location');
   const out = { ...(current ?? { body: false, header: false }) };
-  for (const k of ['body', 'header'] as const) {
-    if (o[k] === undefined) continue;
-    if (typeof o[k] !== 'boolean') throw invalid(`${field}.${k}: must be a boolean (omit it to leave it unchanged)`);
-    out[k] = o[k] as boolean;
-  }
+  if (v.body !== undefined) out.body = v.body;
+  if (v.header !== undefined) out.header = v.header;
   if (!out.body && !out.header) throw invalid(`${field}: at least one of body and header must be true`);
   return out;
 }
 
-function parseCreateAuth(input: unknown): { auth: CredentialAuth; secrets: CredentialSecrets } {
-  const a = obj(input, 'auth');
-  const type = a.type;
-  if (type !== 'mcp_oauth' && type !== 'static_bearer' && type !== 'environment_variable') {
-    throw invalid('auth.type: must be mcp_oauth, static_bearer or environment_variable');
-  }
-  onlyKeys(a, FIELDS[type], 'auth', type);
-  const secrets: CredentialSecrets = {};
-  if (type === 'static_bearer') {
-    secrets.token = secret(a.token, 'auth.token');
-    return { auth: { type, mcp_server_url: url(a.mcp_server_url, 'auth.mcp_server_url') }, secrets };
-  }
-  if (type === 'environment_variable') {
-    if (typeof a.secret_name !== 'string' || !ENV_NAME_RE.test(a.secret_name)) {
-      throw invalid('auth.secret_name: must be an environment variable name (letters, digits and _, not starting with a digit)');
-    }
-    secrets.secret_value = secret(a.secret_value, 'auth.secret_value');
-    if (a.networking === undefined || a.networking === null) throw invalid('auth.networking: required');
+function parseCreateAuth(a: CreateAuthInput): { auth: CredentialAuth; secrets: CredentialSecrets } {
+  if (a.type === 'static_bearer') return { auth: { type: a.type, mcp_server_url: a.mcp_server_url }, secrets: { token: a.token } };
+  if (a.type === 'environment_variable') {
     return {
       auth: {
-        type,
+        type: a.type,
         secret_name: a.secret_name,
         injection_location: injectionLocation(a.injection_location, 'auth.injection_location'),
-        networking: networking(a.networking, 'auth.networking'),
+        networking: a.networking,
       },
-      secrets,
+      secrets: { secret_value: a.secret_value },
     };
   }
-  secrets.access_token = secret(a.access_token, 'auth.access_token');
+  const secrets: CredentialSecrets = { access_token: a.access_token };
   let refresh: Extract<CredentialAuth, { type: 'mcp_oauth' }>['refresh'] = null;
   if (a.refresh !== undefined && a.refresh !== null) {
-    const r = obj(a.refresh, 'auth.refresh');
-    onlyKeys(r, REFRESH_FIELDS, 'auth.refresh', 'refresh');
-    secrets.refresh_token = secret(r.refresh_token, 'auth.refresh.refresh_token');
+    const r = a.refresh;
+    secrets.refresh_token = r.refresh_token;
     refresh = {
-      client_id: plainStr(r.client_id, 'auth.refresh.client_id', 1024),
-      token_endpoint: url(r.token_endpoint, 'auth.refresh.token_endpoint'),
+      client_id: r.client_id,
+      token_endpoint: r.token_endpoint,
       token_endpoint_auth: endpointAuth(r.token_endpoint_auth, 'auth.refresh.token_endpoint_auth', secrets),
-      resource: r.resource === undefined || r.resource === null ? null : plainStr(r.resource, 'auth.refresh.resource'),
-      scope: optStr(r.scope, 'auth.refresh.scope', 2048),
+      resource: r.resource ?? null,
+      scope: r.scope ?? null,
     };
   }
-  return {
-    auth: { type, mcp_server_url: url(a.mcp_server_url, 'auth.mcp_server_url'), expires_at: expiresAt(a.expires_at, 'auth.expires_at'), refresh },
-    secrets,
-  };
+  return { auth: { type: a.type, mcp_server_url: a.mcp_server_url, expires_at: expiresAt(a.expires_at, 'auth.expires_at'), refresh }, secrets };
 }
 
 /** Keys and endpoint identity cannot change; sending the same value again is allowed. */
@@ -282,42 +195,40 @@ function immutable(given: unknown, current: unknown, field: string): void {
   }
 }
 
-function applyUpdateAuth(input: unknown, cur: CredentialAuth, secrets: CredentialSecrets): CredentialAuth {
-  const a = obj(input, 'auth');
+function applyUpdateAuth(a: UpdateAuthInput, cur: CredentialAuth, secrets: CredentialSecrets): CredentialAuth {
   if (a.type !== cur.type) throw invalid(`auth.type: a credential's type cannot change (this one is ${cur.type})`);
-  onlyKeys(a, FIELDS[cur.type], 'auth', cur.type);
-  if (cur.type === 'static_bearer') {
+  if (a.type === 'static_bearer' && cur.type === 'static_bearer') {
     immutable(a.mcp_server_url, cur.mcp_server_url, 'auth.mcp_server_url');
-    if (a.token !== undefined && a.token !== null) secrets.token = secret(a.token, 'auth.token');
+    if (a.token !== undefined && a.token !== null) secrets.token = a.token;
     return cur;
   }
-  if (cur.type === 'environment_variable') {
+  if (a.type === 'environment_variable' && cur.type === 'environment_variable') {
     immutable(a.secret_name, cur.secret_name, 'auth.secret_name');
-    if (a.secret_value !== undefined && a.secret_value !== null) secrets.secret_value = secret(a.secret_value, 'auth.secret_value');
+    if (a.secret_value !== undefined && a.secret_value !== null) secrets.secret_value = a.secret_value;
     return {
       ...cur,
-      networking: a.networking === undefined || a.networking === null ? cur.networking : networking(a.networking, 'auth.networking'),
+      networking: a.networking ?? cur.networking,
       injection_location: injectionLocation(a.injection_location, 'auth.injection_location', cur.injection_location),
     };
   }
+  if (a.type !== 'mcp_oauth' || cur.type !== 'mcp_oauth') return cur;
   immutable(a.mcp_server_url, cur.mcp_server_url, 'auth.mcp_server_url');
   const next = { ...cur };
-  if (a.access_token !== undefined && a.access_token !== null) secrets.access_token = secret(a.access_token, 'auth.access_token');
+  if (a.access_token !== undefined && a.access_token !== null) secrets.access_token = a.access_token;
   if (a.expires_at !== undefined) next.expires_at = expiresAt(a.expires_at, 'auth.expires_at');
   if (a.refresh === null) {
     next.refresh = null;
     delete secrets.refresh_token;
     delete secrets.client_secret;
   } else if (a.refresh !== undefined) {
-    const r = obj(a.refresh, 'auth.refresh');
-    onlyKeys(r, REFRESH_FIELDS, 'auth.refresh', 'refresh');
+    const r = a.refresh;
     if (!cur.refresh) throw invalid('auth.refresh: this credential has no refresh configuration; archive it and create one with refresh');
     immutable(r.client_id, cur.refresh.client_id, 'auth.refresh.client_id');
     immutable(r.token_endpoint, cur.refresh.token_endpoint, 'auth.refresh.token_endpoint');
     const refresh = { ...cur.refresh };
-    if (r.refresh_token !== undefined && r.refresh_token !== null) secrets.refresh_token = secret(r.refresh_token, 'auth.refresh.refresh_token');
-    if (r.scope !== undefined) refresh.scope = optStr(r.scope, 'auth.refresh.scope', 2048);
-    if (r.resource !== undefined) refresh.resource = r.resource === null ? null : plainStr(r.resource, 'auth.refresh.resource');
+    if (r.refresh_token !== undefined && r.refresh_token !== null) secrets.refresh_token = r.refresh_token;
+    if (r.scope !== undefined) refresh.scope = r.scope;
+    if (r.resource !== undefined) refresh.resource = r.resource;
     if (r.token_endpoint_auth !== undefined && r.token_endpoint_auth !== null) {
       refresh.token_endpoint_auth = endpointAuth(r.token_endpoint_auth, 'auth.refresh.token_endpoint_auth', secrets, cur.refresh.token_endpoint_auth);
     }
@@ -334,7 +245,6 @@ function duplicate(auth: CredentialAuth): ApiError {
   const what = auth.type === 'environment_variable' ? `secret_name ${auth.secret_name}` : 'this mcp_server_url';
   return new ApiError(409, 'conflict_error', `This vault already has an active credential for ${what}; archive it first`);
 }
-
 
 /** Credentials are found by their server's URL as parsed, so `HTTPS://Host:443/mcp` finds `https://host/mcp`. */
 function mcpKey(url: string): string {
@@ -356,11 +266,6 @@ function describeRefresh(r: RefreshResult): string {
   return 'no new token was issued';
 }
 
-function body(v: unknown): Record<string, unknown> {
-  if (!isObj(v)) throw invalid('body: must be a JSON object');
-  return v;
-}
-
 export class Credentials {
   constructor(
     private readonly db: Kysely<Database>,
@@ -375,7 +280,7 @@ export class Credentials {
       archiveAll: async (vaultId) => {
         const now = nowIso();
         const rows = await this.db.selectFrom('credentials').select('data').where('vault_id', '=', vaultId).where('archived_at', 'is', null).execute();
-        for (const r of rows) await this.save({ ...(JSON.parse(r.data) as Credential), archived_at: now, updated_at: now }, null);
+        for (const r of rows) await this.save({ ...readJson<Credential>(r.data), archived_at: now, updated_at: now }, null);
       },
       deleteAll: async (vaultId) => {
         await this.db.deleteFrom('credentials').where('vault_id', '=', vaultId).execute();
@@ -401,24 +306,22 @@ export class Credentials {
     return c;
   }
 
-  async create(vaultId: string, input: unknown): Promise<Credential> {
-    const b = body(input);
+  async create(vaultId: string, b: CredentialCreateInput): Promise<Credential> {
     const vault = await this.vaults.get(vaultId);
     if (vault.archived_at) throw invalid(`Vault ${vaultId} is archived`);
-    if (b.auth === undefined) throw invalid('auth: required');
     const { auth, secrets } = parseCreateAuth(b.auth);
     const now = nowIso();
     const cred: Credential = {
       type: 'vault_credential',
       id: newId('credential'),
       vault_id: vault.id,
-      display_name: optStr(b.display_name, 'display_name', 255),
+      display_name: b.display_name ?? null,
       metadata: createMetadata(b.metadata),
       auth,
       created_at: now,
       updated_at: now,
       archived_at: null,
-    };
+    } satisfies BetaManagedAgentsCredential;
     const active = this.db.selectFrom('credentials').where('vault_id', '=', vault.id).where('archived_at', 'is', null);
     if (await active.select('id').where('key', '=', keyOf(auth)).executeTakeFirst()) throw duplicate(auth);
     const { n } = await active.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
@@ -451,17 +354,16 @@ export class Credentials {
     if (!hasPrefix(id, 'credential') || !hasPrefix(vaultId, 'vault')) throw notFound('Credential', id);
     const row = await this.db.selectFrom('credentials').select('data').where('id', '=', id).where('vault_id', '=', vaultId).executeTakeFirst();
     if (!row) throw notFound('Credential', id);
-    return JSON.parse(row.data) as Credential;
+    return readJson<Credential>(row.data);
   }
 
-  async update(vaultId: string, id: string, input: unknown): Promise<Credential> {
-    const b = body(input);
+  async update(vaultId: string, id: string, b: CredentialUpdateInput): Promise<Credential> {
     const cur = await this.get(vaultId, id);
     if (cur.archived_at) throw invalid(`Credential ${id} is archived; create a new one`);
     const secrets = await this.secretsOf(id);
     const next: Credential = { ...cur };
     if (b.auth !== undefined && b.auth !== null) next.auth = applyUpdateAuth(b.auth, cur.auth, secrets);
-    if (b.display_name !== undefined) next.display_name = optStr(b.display_name, 'display_name', 255);
+    if (b.display_name !== undefined) next.display_name = b.display_name;
     if (b.metadata !== undefined) next.metadata = patchMetadata(cur.metadata, b.metadata);
     next.updated_at = nowIso();
     return this.save(next, secrets);
@@ -475,7 +377,7 @@ export class Credentials {
     return this.save({ ...cur, archived_at: now, updated_at: now }, null);
   }
 
-  async delete(vaultId: string, id: string): Promise<{ id: string; type: 'vault_credential_deleted' }> {
+  async delete(vaultId: string, id: string): Promise<BetaManagedAgentsDeletedCredential> {
     await this.get(vaultId, id);
     await this.db.deleteFrom('credentials').where('id', '=', id).execute();
     return { id, type: 'vault_credential_deleted' };
@@ -489,7 +391,7 @@ export class Credentials {
     let query = this.db.selectFrom('credentials').select('data').where('vault_id', '=', vaultId);
     if (!q.includeArchived) query = query.where('archived_at', 'is', null);
     const rows = await keyset(query, 'id', q).execute();
-    return rows.map((r) => JSON.parse(r.data) as Credential);
+    return rows.map((r) => readJson<Credential>(r.data));
   }
 
   /** Runs the refresh grant and stores what it returns (a rotated refresh token included). */
@@ -539,7 +441,7 @@ export class Credentials {
       has_refresh_token: Boolean(secrets.refresh_token),
       mcp_probe: probe,
       refresh,
-    };
+    } satisfies BetaManagedAgentsCredentialValidation;
   }
 
   /**
@@ -558,7 +460,7 @@ export class Credentials {
         .orderBy('id', 'asc')
         .execute();
       for (const row of rows) {
-        const cred = JSON.parse(row.data) as Credential;
+        const cred = readJson<Credential>(row.data);
         const a = cred.auth;
         if (!row.secret) continue;
         if (a.type === 'environment_variable') {
@@ -573,7 +475,7 @@ export class Credentials {
             networking: a.networking,
           });
         } else if (!mcp.has(mcpKey(a.mcp_server_url))) {
-          mcp.set(mcpKey(a.mcp_server_url), this.mcpCredential(cred));
+          mcp.set(mcpKey(a.mcp_server_url), this.mcpCredential(cred, a));
         }
       }
     }
@@ -592,15 +494,15 @@ export class Credentials {
         .orderBy('id', 'asc')
         .execute();
       for (const row of rows) {
-        const cred = JSON.parse(row.data) as Credential;
-        if (cred.auth.type !== 'environment_variable' && mcpKey(cred.auth.mcp_server_url) === mcpKey(url)) return this.mcpCredential(cred);
+        const cred = readJson<Credential>(row.data);
+        const a = cred.auth;
+        if (a.type !== 'environment_variable' && mcpKey(a.mcp_server_url) === mcpKey(url)) return this.mcpCredential(cred, a);
       }
     }
     return undefined;
   }
 
-  private mcpCredential(cred: Credential): McpCredential {
-    const a = cred.auth as Extract<CredentialAuth, { mcp_server_url: string }>;
+  private mcpCredential(cred: Credential, a: Extract<CredentialAuth, { mcp_server_url: string }>): McpCredential {
     return {
       credentialId: cred.id,
       vaultId: cred.vault_id,

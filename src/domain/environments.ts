@@ -1,98 +1,74 @@
+import type {
+  BetaCloudConfig,
+  BetaEnvironment,
+  BetaEnvironmentDeleteResponse,
+  BetaPackages,
+  BetaSelfHostedConfig,
+} from '@anthropic-ai/sdk/resources/beta/environments/environments';
 import { keyset } from '../store/keyset.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
-import { optStr, str } from './agent-config.js';
+import type { Static } from '@sinclair/typebox';
+import type { EnvironmentCreate, EnvironmentUpdate } from '../http/schemas/environments.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
 import { createMetadata, patchMetadata } from './validate.js';
 
-export type Networking =
-  | { type: 'unrestricted' }
-  | { type: 'limited'; allowed_hosts: string[]; allow_mcp_servers: boolean; allow_package_managers: boolean };
+/** An environment as the SDK declares it, with the fields Paddock always sets made required. */
+export type Networking = BetaCloudConfig['networking'];
 
-export interface Packages {
+export interface Packages extends BetaPackages {
   type: 'packages';
-  apt: string[];
-  cargo: string[];
-  gem: string[];
-  go: string[];
-  npm: string[];
-  pip: string[];
 }
 
-export type EnvironmentConfig = { type: 'cloud'; networking: Networking; packages: Packages } | { type: 'self_hosted' };
+export interface CloudConfig extends BetaCloudConfig {
+  packages: Packages;
+}
 
-export interface Environment {
-  type: 'environment';
-  id: string;
-  name: string;
-  description: string | null;
-  metadata: Record<string, string>;
+export type EnvironmentConfig = CloudConfig | BetaSelfHostedConfig;
+
+export interface Environment extends BetaEnvironment {
   config: EnvironmentConfig;
   scope: 'organization' | 'account';
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
 }
 
-const PACKAGE_MANAGERS = ['apt', 'cargo', 'gem', 'go', 'npm', 'pip'] as const;
-const HOST_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$/;
+export const PACKAGE_MANAGERS = ['apt', 'cargo', 'gem', 'go', 'npm', 'pip'] as const;
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** Request bodies, as checked at the route edge (src/http/schemas/environments.ts). */
+export type EnvironmentCreateInput = Static<typeof EnvironmentCreate>;
+export type EnvironmentUpdateInput = Static<typeof EnvironmentUpdate>;
+type ConfigInput = NonNullable<EnvironmentCreateInput['config']>;
+type CloudInput = Extract<ConfigInput, { type: 'cloud' }>;
 
-function bool(v: unknown, field: string, fallback: boolean): boolean {
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'boolean') throw invalid(`${field}: must be a boolean`);
-  return v;
-}
-
-function networking(v: unknown, current?: Networking): Networking {
+function networking(v: CloudInput['networking'], current?: Networking): Networking {
   if (v === undefined || v === null) return current ?? { type: 'unrestricted' };
-  if (!isObj(v)) throw invalid('config.networking: must be an object');
   if (v.type === 'unrestricted') return { type: 'unrestricted' };
-  if (v.type !== 'limited') throw invalid('config.networking.type: must be unrestricted or limited');
-  const hosts = v.allowed_hosts ?? [];
-  if (!Array.isArray(hosts) || hosts.length > 256) throw invalid('config.networking.allowed_hosts: must be a list of at most 256 hosts');
-  hosts.forEach((h, i) => {
-    if (typeof h !== 'string' || !HOST_RE.test(h)) throw invalid(`config.networking.allowed_hosts.${i}: must be a host name, IP address or *.wildcard`);
-  });
   return {
     type: 'limited',
-    allowed_hosts: hosts as string[],
-    allow_mcp_servers: bool(v.allow_mcp_servers, 'config.networking.allow_mcp_servers', false),
-    allow_package_managers: bool(v.allow_package_managers, 'config.networking.allow_package_managers', false),
+    allowed_hosts: v.allowed_hosts ?? [],
+    allow_mcp_servers: v.allow_mcp_servers ?? false,
+    allow_package_managers: v.allow_package_managers ?? false,
   };
 }
 
-function packages(v: unknown, current?: Packages): Packages {
+function packages(v: CloudInput['packages'], current?: Packages): Packages {
   const base: Packages = current ?? { type: 'packages', apt: [], cargo: [], gem: [], go: [], npm: [], pip: [] };
   if (v === undefined || v === null) return base;
-  if (!isObj(v)) throw invalid('config.packages: must be an object');
-  if (v.type !== undefined && v.type !== 'packages') throw invalid('config.packages.type: must be "packages"');
   const out: Packages = { ...base };
   for (const m of PACKAGE_MANAGERS) {
     const list = v[m];
-    if (list === undefined) continue;
-    if (list === null) {
-      out[m] = [];
-      continue;
-    }
-    if (!Array.isArray(list) || list.length > 500) throw invalid(`config.packages.${m}: must be a list of at most 500 package names`);
-    out[m] = list.map((p, i) => str(p, `config.packages.${m}.${i}`, { min: 1, max: 256 }));
+    if (list !== undefined) out[m] = list ?? [];
   }
   return out;
 }
 
-function config(v: unknown, current?: EnvironmentConfig): EnvironmentConfig {
+function config(v: ConfigInput | null | undefined, current?: EnvironmentConfig): EnvironmentConfig {
   if (v === undefined || v === null) {
     return current ?? { type: 'cloud', networking: { type: 'unrestricted' }, packages: packages(undefined) };
   }
-  if (!isObj(v)) throw invalid('config: must be an object');
-  if (v.type !== 'cloud' && v.type !== 'self_hosted') throw invalid('config.type: must be cloud or self_hosted');
   if (current && current.type !== v.type) {
     throw new ApiError(400, 'invalid_request_error', `config.type cannot change from ${current.type} to ${v.type}`, {
       error_code: 'invalid_config_type_change',
@@ -108,36 +84,24 @@ function config(v: unknown, current?: EnvironmentConfig): EnvironmentConfig {
   return out;
 }
 
-function scope(v: unknown, current: Environment['scope'] = 'organization'): Environment['scope'] {
-  if (v === undefined || v === null) return current;
-  if (v !== 'organization' && v !== 'account') throw invalid('scope: must be organization or account');
-  return v;
-}
-
-function asBody(v: unknown): Record<string, unknown> {
-  if (!isObj(v)) throw invalid('body: must be a JSON object');
-  return v;
-}
-
 export class Environments {
   constructor(private readonly db: Kysely<Database>) {}
 
 
-  async create(input: unknown): Promise<Environment> {
-    const b = asBody(input);
+  async create(b: EnvironmentCreateInput): Promise<Environment> {
     const now = nowIso();
     const env: Environment = {
       type: 'environment',
       id: newId('environment'),
-      name: str(b.name, 'name', { min: 1, max: 256 }),
-      description: optStr(b.description, 'description', 2048),
+      name: b.name,
+      description: b.description ?? null,
       metadata: createMetadata(b.metadata),
       config: config(b.config),
-      scope: scope(b.scope),
+      scope: b.scope ?? 'organization',
       created_at: now,
       updated_at: now,
       archived_at: null,
-    };
+    } satisfies BetaEnvironment;
     await this.db
       .insertInto('environments')
       .values({ id: env.id, name: env.name, created_at: now, updated_at: now, archived_at: null, data: JSON.stringify(env) })
@@ -150,21 +114,20 @@ export class Environments {
     if (!hasPrefix(id, 'environment')) throw notFound('Environment', id);
     const row = await this.db.selectFrom('environments').select('data').where('id', '=', id).executeTakeFirst();
     if (!row) throw new ApiError(404, 'not_found_error', `Environment not found: ${id}`, { error_code: 'environment_not_found' });
-    return JSON.parse(row.data) as Environment;
+    return readJson<Environment>(row.data);
   }
 
-  async update(id: string, input: unknown): Promise<Environment> {
-    const b = asBody(input);
+  async update(id: string, b: EnvironmentUpdateInput): Promise<Environment> {
     const cur = await this.get(id);
     if (cur.archived_at) {
       throw new ApiError(400, 'invalid_request_error', `Environment ${id} is archived`, { error_code: 'environment_archived' });
     }
     const next: Environment = { ...cur };
-    if (b.name !== undefined && b.name !== null) next.name = str(b.name, 'name', { min: 1, max: 256 });
-    if (b.description !== undefined) next.description = b.description === null ? null : str(b.description, 'description', { max: 2048 });
+    if (b.name !== undefined && b.name !== null) next.name = b.name;
+    if (b.description !== undefined) next.description = b.description;
     if (b.config !== undefined) next.config = config(b.config, cur.config);
     if (b.metadata !== undefined) next.metadata = patchMetadata(cur.metadata, b.metadata, { emptyDeletes: true });
-    if (b.scope !== undefined) next.scope = scope(b.scope, cur.scope);
+    if (b.scope !== undefined && b.scope !== null) next.scope = b.scope;
     next.updated_at = nowIso();
     await this.db
       .updateTable('environments')
@@ -184,7 +147,7 @@ export class Environments {
     return next;
   }
 
-  async delete(id: string): Promise<{ id: string; type: 'environment_deleted' }> {
+  async delete(id: string): Promise<BetaEnvironmentDeleteResponse> {
     await this.get(id);
     // As the API documents: an environment can be deleted only when no session references it
     // (archived ones included), so no session is left pointing at nothing.
@@ -200,7 +163,7 @@ export class Environments {
     let query = this.db.selectFrom('environments').select('data');
     if (!q.includeArchived) query = query.where('archived_at', 'is', null);
     const rows = await keyset(query, 'id', q).execute();
-    return rows.map((r) => JSON.parse(r.data) as Environment);
+    return rows.map((r) => readJson<Environment>(r.data));
   }
 }
 

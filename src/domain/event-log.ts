@@ -1,26 +1,21 @@
 import type { Kysely } from 'kysely';
 import type { SessionBus } from '../fanout/bus.js';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import { newId } from './ids.js';
 import { nowIso } from './time.js';
+import type { NewEvent, SessionEvent, SessionEventType } from './wire-events.js';
+
+export type { NewEvent, SessionEvent } from './wire-events.js';
 
 /** A persisted session event: the wire object, plus its place in the log. */
-export interface SessionEvent {
-  id: string;
-  type: string;
-  processed_at: string | null;
-  [k: string]: unknown;
-}
-
 export interface StoredEvent {
   seq: number;
   event: SessionEvent;
 }
 
-export type NewEvent = { type: string; [k: string]: unknown };
-
 /** Status events and the session status they leave behind. */
-const STATUS_OF: Record<string, string> = {
+const STATUS_OF: Partial<Record<SessionEventType, string>> = {
   'session.status_running': 'running',
   'session.status_idle': 'idle',
   'session.status_rescheduled': 'rescheduling',
@@ -96,14 +91,12 @@ export class EventLog {
             .where('dedupe_key', 'like', `${opts.dedupeKey}#%`)
             .orderBy('seq')
             .execute();
-          throw new AlreadyAppended(existing.map((r) => JSON.parse(r.data) as SessionEvent));
+          throw new AlreadyAppended(existing.map((r) => readJson<SessionEvent>(r.data)));
         }
       }
       const first = Number(row.last_seq) - events.length + 1;
-      const stored: SessionEvent[] = events.map((e) => {
-        const { type, ...rest } = e;
-        return { type, id: newId('event'), ...rest, processed_at: (rest.processed_at as string | undefined) ?? now } as SessionEvent;
-      });
+      // `type` leads and `id` follows, as events have always been written (a writer's own id wins).
+      const stored: SessionEvent[] = events.map((e) => ({ ...{ type: e.type, id: newId('event') }, ...e, processed_at: now }));
       await trx
         .insertInto('events')
         .values(
@@ -112,8 +105,8 @@ export class EventLog {
             seq: first + i,
             id: e.id,
             type: e.type,
-            thread_id: (e.session_thread_id as string | undefined) ?? opts.threadId ?? null,
-            processed_at: e.processed_at ?? now,
+            thread_id: threadOf(e) ?? opts.threadId ?? null,
+            processed_at: e.processed_at,
             dedupe_key: opts.dedupeKey ? `${opts.dedupeKey}#${i}` : null,
             data: JSON.stringify(e),
           })),
@@ -137,7 +130,7 @@ export class EventLog {
     if (q.processedBefore) query = query.where('processed_at', q.processedBefore.op, q.processedBefore.value);
     if (q.threadId !== undefined) query = q.threadId === null ? query.where('thread_id', 'is', null) : query.where('thread_id', '=', q.threadId);
     const rows = await query.orderBy('seq', q.order).limit(q.limit).execute();
-    return rows.map((r) => ({ seq: Number(r.seq), event: JSON.parse(r.data) as SessionEvent }));
+    return rows.map((r) => ({ seq: Number(r.seq), event: readJson<SessionEvent>(r.data) }));
   }
 
   /** Events after `seq`, oldest first: what a subscriber has not seen yet. */
@@ -167,4 +160,9 @@ export class EventLog {
   async deleteSession(sessionId: string): Promise<void> {
     await this.db.deleteFrom('events').where('session_id', '=', sessionId).execute();
   }
+}
+
+/** The thread an event names, if it names one. */
+function threadOf(e: SessionEvent): string | undefined {
+  return 'session_thread_id' in e && typeof e.session_thread_id === 'string' ? e.session_thread_id : undefined;
 }

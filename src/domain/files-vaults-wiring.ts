@@ -41,8 +41,8 @@ export function wireFilesAndVaults(config: Config, store: Store, sessions: Sessi
   const vaults = new Vaults(store.db);
   const outbound = new Outbound({ allow: config.outboundAllowHosts ?? [], serverPort: () => config.port, log });
   const credentials = new Credentials(store.db, vaults, secrets, outbound, new RefreshLocks(store.db, store.dialect));
-  const resources = new SessionResources(store.db, files, sessions, secrets);
-  sessions.resolveResources = async (input, sessionId) => (await resources.resolveForCreate(input, sessionId)) as unknown as Record<string, unknown>[];
+  const resources = new SessionResources(store.db, files, sessions, secrets, config.githubUrl);
+  sessions.resolveResources = (input, sessionId) => resources.resolveForCreate(input, sessionId);
   sessions.checkVaults = (ids) => vaults.checkForSession(ids);
   const retire = sessions.hooks.retire;
   sessions.hooks.retire = async (id, reason) => {

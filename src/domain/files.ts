@@ -1,6 +1,8 @@
+import type { BetaDeletedFile, BetaFileMetadata, BetaFileScope } from '@anthropic-ai/sdk/resources/beta/files';
 import { keyset } from '../store/keyset.js';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { BlobStore } from '../store/blobs.js';
 import { BlobTooLargeError } from '../store/blobs.js';
 import { ApiError, invalid, notFound } from './errors.js';
@@ -22,17 +24,11 @@ declare module '../store/schema.js' {
   }
 }
 
-/** FileMetadata on the wire (wire-contract §9.1). */
-export interface FileMetadata {
-  type: 'file';
-  id: string;
-  filename: string;
-  mime_type: string;
-  size_bytes: number;
-  created_at: string;
+/** FileMetadata on the wire (wire-contract §9.1): the SDK's, with the fields Paddock always sets made required. */
+export interface FileMetadata extends BetaFileMetadata {
   downloadable: boolean;
   expires_at: string | null;
-  scope: { type: 'session'; id: string } | null;
+  scope: BetaFileScope | null;
 }
 
 export const EXPIRES_IN = { min: 3600, max: 7_776_000 };
@@ -124,7 +120,7 @@ export class Files {
       return { id, size };
     } catch (err) {
       await this.blobs.delete(id);
-      if (err instanceof BlobTooLargeError || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(this.maxBytes);
+      if (err instanceof BlobTooLargeError || (err instanceof Error && 'code' in err && err.code === 'FST_REQ_FILE_TOO_LARGE')) throw tooLarge(this.maxBytes);
       throw err;
     }
   }
@@ -149,7 +145,7 @@ export class Files {
       downloadable: true,
       expires_at: meta.expiresInSeconds ? new Date(now.getTime() + meta.expiresInSeconds * 1000).toISOString() : null,
       scope: meta.scope ?? null,
-    };
+    } satisfies BetaFileMetadata;
     await this.db
       .insertInto('files')
       .values({
@@ -173,7 +169,7 @@ export class Files {
     if (!hasPrefix(id, 'file')) throw notFound('File', id);
     const row = await this.db.selectFrom('files').select('data').where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound('File', id);
-    return JSON.parse(row.data) as FileMetadata;
+    return readJson<FileMetadata>(row.data);
   }
 
   /** A file a session may use right now: it exists and has not expired. */
@@ -198,7 +194,7 @@ export class Files {
     return this.blobs.localPath(id);
   }
 
-  async delete(id: string): Promise<{ id: string; type: 'file_deleted' }> {
+  async delete(id: string): Promise<Required<BetaDeletedFile>> {
     await this.get(id);
     await this.db.deleteFrom('files').where('id', '=', id).execute();
     await this.blobs.delete(id);
@@ -210,7 +206,7 @@ export class Files {
     if (f.scopeId) q = q.where('scope_id', '=', f.scopeId);
     if (f.ids) q = q.where('id', 'in', f.ids.length ? f.ids : ['']);
     const rows = await keyset(q, 'id', f).execute();
-    return rows.map((r) => JSON.parse(r.data) as FileMetadata);
+    return rows.map((r) => readJson<FileMetadata>(r.data));
   }
 }
 

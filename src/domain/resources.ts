@@ -1,9 +1,17 @@
+import type {
+  BetaManagedAgentsFileResource,
+  BetaManagedAgentsGitHubRepositoryResource,
+  BetaManagedAgentsDeleteSessionResource,
+  BetaManagedAgentsMemoryStoreResource,
+} from '@anthropic-ai/sdk/resources/beta/sessions/resources';
 import { keyset } from '../store/keyset.js';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
 import type { SecretBox } from '../vault/crypto.js';
-import { optStr } from './agent-config.js';
+import type { Static } from '@sinclair/typebox';
+import type { ResourceInput as ResourceSchema, ResourceUpdate } from '../http/schemas/resources.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import type { FileMetadata, Files } from './files.js';
 import { hasPrefix, newId } from './ids.js';
@@ -29,34 +37,23 @@ declare module '../store/schema.js' {
 
 export type Checkout = { type: 'branch'; name: string } | { type: 'commit'; sha: string };
 
-export interface FileResource {
-  type: 'file';
-  id: string;
-  file_id: string;
-  mount_path: string;
-  created_at: string;
-  updated_at: string;
-}
+/** Session resources as the SDK declares them, with the fields Paddock always sets made required. */
+export type FileResource = BetaManagedAgentsFileResource;
 
-export interface GitHubRepositoryResource {
-  type: 'github_repository';
-  id: string;
-  url: string;
-  mount_path: string;
+export interface GitHubRepositoryResource extends BetaManagedAgentsGitHubRepositoryResource {
   checkout: Checkout | null;
-  created_at: string;
-  updated_at: string;
 }
 
 /** A snapshot of the memory store reference as given; it has no id on the wire. */
-export interface MemoryStoreResource {
-  type: 'memory_store';
-  memory_store_id: string;
+export interface MemoryStoreResource extends BetaManagedAgentsMemoryStoreResource {
   access: 'read_write' | 'read_only';
   instructions: string | null;
 }
 
 export type SessionResource = FileResource | GitHubRepositoryResource | MemoryStoreResource;
+
+/** A resource row's `data`: the wire form, plus the row id a memory store keeps internally. */
+export type StoredResource = FileResource | GitHubRepositoryResource | (MemoryStoreResource & { id: string });
 
 /** What the sandbox needs to materialise a session's resources (decrypted; stays in the server). */
 export type ResourceMount =
@@ -71,13 +68,12 @@ const RESERVED_EXACT = ['/', '/workspace', '/mnt', '/mnt/session', '/mnt/session
 /** Nothing may be mounted on or under these. */
 const RESERVED_TREES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/sys', '/dev', '/boot', '/run', '/mnt/session/outputs', '/mnt/memory'];
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** Request bodies, as checked at the route edge (src/http/schemas/resources.ts). */
+export type ResourceInput = Static<typeof ResourceSchema>;
+export type ResourceUpdateInput = Static<typeof ResourceUpdate>;
 
 /** An absolute, already-normal path outside the system directories, or a 400 saying why not. */
-export function checkMountPath(p: unknown, field: string): string {
-  if (typeof p !== 'string' || p.length === 0 || p.length > 1024) throw invalid(`${field}: must be an absolute path of 1-1024 characters`);
+export function checkMountPath(p: string, field: string): string {
   if (/[\u0000-\u001f]/.test(p)) throw invalid(`${field}: must not contain control characters`);
   if (!p.startsWith('/')) throw invalid(`${field}: must be an absolute path (starting with /)`);
   if (p.split('/').includes('..')) throw invalid(`${field}: must not contain ".." segments`);
@@ -90,55 +86,49 @@ export function checkMountPath(p: unknown, field: string): string {
   return p;
 }
 
-/** `https://github.com/owner/repo(.git)` → `repo`. Other git hosts work the same way. */
-function repoUrl(v: unknown, field: string): { url: string; repo: string } {
-  if (typeof v !== 'string' || v.length > 2048) throw invalid(`${field}: must be a repository URL`);
+/**
+ * A repository on the configured GitHub (`PADDOCK_GITHUB_URL`): `<base>/owner/repo` or
+ * `<base>/owner/repo.git`, nothing else. Returns the repository's name (the default mount).
+ */
+function repoUrl(v: string, field: string, githubUrl: string): { url: string; repo: string } {
+  const example = `${githubUrl}/owner/repo`;
   let u: URL;
   try {
     u = new URL(v);
   } catch {
-    throw invalid(`${field}: must be a repository URL such as https://github.com/owner/repo`);
+    throw invalid(`${field}: must be a repository URL such as ${example}`);
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw invalid(`${field}: must be an https URL`);
   if (u.username || u.password) throw invalid(`${field}: must not embed credentials; use authorization_token`);
-  const segs = u.pathname.split('/').filter(Boolean);
-  const repo = (segs.at(-1) ?? '').replace(/\.git$/, '');
-  if (segs.length < 2 || !/^[A-Za-z0-9._-]{1,100}$/.test(repo) || repo === '.' || repo === '..') {
-    throw invalid(`${field}: must name a repository, such as https://github.com/owner/repo`);
+  const base = new URL(githubUrl);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  if (u.origin !== base.origin || !u.pathname.startsWith(prefix + '/') || u.search || u.hash) {
+    throw invalid(`${field}: must be a repository on ${githubUrl}, such as ${example}`);
+  }
+  const segs = u.pathname.slice(prefix.length + 1).split('/');
+  const owner = segs[0] ?? '';
+  const repo = (segs[1] ?? '').replace(/\.git$/, '');
+  if (segs.length !== 2 || !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(owner) || !/^[A-Za-z0-9._-]{1,100}$/.test(repo) || repo === '.' || repo === '..') {
+    throw invalid(`${field}: must name a repository as ${example}`);
   }
   return { url: v, repo };
 }
 
-function checkout(v: unknown, field: string): Checkout | null {
-  if (v === undefined || v === null) return null;
-  if (!isObj(v)) throw invalid(`${field}: must be {type: "branch", name} or {type: "commit", sha}`);
-  if (v.type === 'branch') {
-    if (typeof v.name !== 'string' || !v.name || v.name.length > 255 || /[\s~^:?*[\\\u0000-\u001f]|\.\.|^-/.test(v.name)) {
-      throw invalid(`${field}.name: must be a git branch name`);
-    }
-    return { type: 'branch', name: v.name };
-  }
-  if (v.type === 'commit') {
-    if (typeof v.sha !== 'string' || !/^[0-9a-fA-F]{7,64}$/.test(v.sha)) throw invalid(`${field}.sha: must be a commit sha (7-64 hex digits)`);
-    return { type: 'commit', sha: v.sha };
-  }
-  throw invalid(`${field}.type: must be branch or commit`);
-}
-
-function token(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) throw invalid(`${field}: must be a non-empty string of at most 4096 characters`);
-  return v;
+/** Two mount paths clash when equal or when one lies inside the other (nothing is mounted inside a repository). */
+function clash(a: string, b: string): boolean {
+  return a === b || a.startsWith(b + '/') || b.startsWith(a + '/');
 }
 
 /** Strips what the wire form does not carry (the memory store row's internal id). */
-export function wire(r: SessionResource & { id?: string }): SessionResource {
-  if (r.type !== 'memory_store') return r;
-  const { id: _internal, ...rest } = r as MemoryStoreResource & { id?: string };
+export function wire(r: StoredResource): SessionResource {
+  return r.type === 'memory_store' ? memoryStoreWire(r) : r;
+}
+
+function memoryStoreWire({ id: _internal, ...rest }: MemoryStoreResource & { id: string }): MemoryStoreResource {
   return rest;
 }
 
 interface Parsed {
-  resource: SessionResource & { id: string };
+  resource: StoredResource;
   secret?: string;
 }
 
@@ -148,64 +138,56 @@ export class SessionResources {
     private readonly files: Files,
     private readonly sessions: Sessions,
     private readonly box: SecretBox,
+    /** `PADDOCK_GITHUB_URL`: repository URLs must be under it. */
+    private readonly githubUrl = 'https://github.com',
   ) {}
 
   private aad(id: string): string {
     return `session_resource:${id}`;
   }
 
-  private async parse(input: unknown, field: string, opts: { atCreate: boolean }): Promise<Parsed> {
-    if (!isObj(input)) throw invalid(`${field}: must be an object`);
+  private async parse(input: ResourceInput, field: string, opts: { atCreate: boolean }): Promise<Parsed> {
     const now = nowIso();
     const id = newId('sessionResource');
     if (input.type === 'file') {
-      if (typeof input.file_id !== 'string') throw invalid(`${field}.file_id: must be a string`);
       const file = await this.files.getUsable(input.file_id);
       const mount = input.mount_path ?? `/mnt/session/uploads/${file.id}`;
       return {
-        resource: { type: 'file', id, file_id: file.id, mount_path: checkMountPath(mount, `${field}.mount_path`), created_at: now, updated_at: now },
+        resource: { type: 'file', id, file_id: file.id, mount_path: checkMountPath(mount, `${field}.mount_path`), created_at: now, updated_at: now } satisfies FileResource,
       };
     }
     if (input.type === 'github_repository') {
-      const { url, repo } = repoUrl(input.url, `${field}.url`);
+      const { url, repo } = repoUrl(input.url, `${field}.url`, this.githubUrl);
       const mount = input.mount_path ?? `/workspace/${repo}`;
-      const tok = input.authorization_token === undefined || input.authorization_token === null ? undefined : token(input.authorization_token, `${field}.authorization_token`);
+      const tok = input.authorization_token ?? undefined;
       return {
         resource: {
           type: 'github_repository',
           id,
           url,
           mount_path: checkMountPath(mount, `${field}.mount_path`),
-          checkout: checkout(input.checkout, `${field}.checkout`),
+          checkout: input.checkout ? (input.checkout.type === 'branch' ? { type: 'branch', name: input.checkout.name } : { type: 'commit', sha: input.checkout.sha }) : null,
           created_at: now,
           updated_at: now,
-        },
+        } satisfies BetaManagedAgentsGitHubRepositoryResource,
         secret: tok,
       };
     }
-    if (input.type === 'memory_store') {
-      if (!opts.atCreate) throw invalid(`${field}: memory_store resources can only be attached when the session is created`);
-      if (typeof input.memory_store_id !== 'string' || !hasPrefix(input.memory_store_id, 'memoryStore')) {
-        throw invalid(`${field}.memory_store_id: must be a memory store id (memstore_…)`);
-      }
-      const access = input.access ?? 'read_write';
-      if (access !== 'read_write' && access !== 'read_only') throw invalid(`${field}.access: must be read_write or read_only`);
-      return {
-        resource: {
-          type: 'memory_store',
-          id,
-          memory_store_id: input.memory_store_id,
-          access,
-          instructions: optStr(input.instructions, `${field}.instructions`, 4096),
-        } as MemoryStoreResource & { id: string },
-      };
-    }
-    throw invalid(`${field}.type: must be file, github_repository or memory_store`);
+    if (!opts.atCreate) throw invalid(`${field}: memory_store resources can only be attached when the session is created`);
+    return {
+      resource: {
+        type: 'memory_store',
+        id,
+        memory_store_id: input.memory_store_id,
+        access: input.access ?? 'read_write',
+        instructions: input.instructions ?? null,
+      },
+    };
   }
 
   private async insert(sessionId: string, p: Parsed): Promise<void> {
     const r = p.resource;
-    const now = 'created_at' in r ? r.created_at : nowIso();
+    const now = r.type === 'memory_store' ? nowIso() : r.created_at;
     await this.db
       .insertInto('session_resources')
       .values({
@@ -225,24 +207,23 @@ export class SessionResources {
   }
 
   /** `sessions.resolveResources`: validates the create-time list and records it. */
-  async resolveForCreate(input: unknown, sessionId: string): Promise<SessionResource[]> {
+  async resolveForCreate(input: ResourceInput[] | null | undefined, sessionId: string): Promise<SessionResource[]> {
     if (input === undefined || input === null) return [];
-    if (!Array.isArray(input)) throw invalid('resources: must be a list');
-    if (input.length > MAX_RESOURCES) throw invalid(`resources: at most ${MAX_RESOURCES} resources`);
     const parsed: Parsed[] = [];
-    const mounts = new Set<string>();
+    const mounts: string[] = [];
     for (const [i, item] of input.entries()) {
       const p = await this.parse(item, `resources.${i}`, { atCreate: true });
       const m = SessionResources.mountOf(p.resource);
       if (m !== undefined) {
-        if (mounts.has(m)) throw invalid(`resources.${i}.mount_path: another resource is already mounted at ${m}`);
-        mounts.add(m);
+        const other = mounts.find((o) => clash(o, m));
+        if (other !== undefined) throw invalid(`resources.${i}.mount_path: ${m} ${other === m ? 'is already a mount path of another resource' : `overlaps ${other}, another resource's mount path (nothing is mounted inside another)`}`);
+        mounts.push(m);
       }
       parsed.push(p);
     }
-    const stores = parsed.filter((p) => p.resource.type === 'memory_store');
+    const stores = parsed.flatMap((p) => (p.resource.type === 'memory_store' ? [p.resource.memory_store_id] : []));
     if (stores.length > MAX_MEMORY_STORES) throw invalid(`resources: at most ${MAX_MEMORY_STORES} memory stores`);
-    if (new Set(stores.map((p) => (p.resource as MemoryStoreResource).memory_store_id)).size !== stores.length) {
+    if (new Set(stores).size !== stores.length) {
       throw invalid('resources: a memory store can be attached only once');
     }
     for (const p of parsed) await this.insert(sessionId, p);
@@ -256,24 +237,31 @@ export class SessionResources {
     return s;
   }
 
-  /** Keeps the session object's `resources` (what sessions.retrieve shows) in step with the table. */
+  /**
+   * Keeps the session object's `resources` (what sessions.retrieve shows) in step with the table.
+   * The rows are read under the session's patch lock: of two changes racing, the one that writes
+   * the session last has read the rows after both were made.
+   */
   private async syncSession(sessionId: string): Promise<void> {
-    const all = await this.rows(sessionId);
-    await this.sessions.patch(sessionId, (s) => ({ ...s, resources: all.map((r) => wire(JSON.parse(r.data))) as unknown as Record<string, unknown>[] }));
+    await this.sessions.patch(sessionId, async (s, trx) => {
+      const all = await this.rows(sessionId, trx);
+      return { ...s, resources: all.map((r) => wire(readJson<StoredResource>(r.data))) };
+    });
   }
 
-  private rows(sessionId: string) {
-    return this.db.selectFrom('session_resources').select(['id', 'data', 'secret']).where('session_id', '=', sessionId).orderBy('id', 'asc').execute();
+  private rows(sessionId: string, db: Kysely<Database> = this.db) {
+    return db.selectFrom('session_resources').select(['id', 'data', 'secret']).where('session_id', '=', sessionId).orderBy('id', 'asc').execute();
   }
 
-  async add(sessionId: string, input: unknown): Promise<SessionResource> {
+  async add(sessionId: string, input: ResourceInput): Promise<SessionResource> {
     await this.liveSession(sessionId);
     const p = await this.parse(input, 'body', { atCreate: false });
     const m = SessionResources.mountOf(p.resource);
-    const existing = (await this.rows(sessionId)).map((r) => JSON.parse(r.data) as SessionResource);
+    const existing = (await this.rows(sessionId)).map((r) => readJson<StoredResource>(r.data));
     if (existing.length >= MAX_RESOURCES) throw invalid(`A session holds at most ${MAX_RESOURCES} resources`);
-    if (m !== undefined && existing.some((r) => SessionResources.mountOf(r) === m)) {
-      throw invalid(`body.mount_path: another resource is already mounted at ${m}`);
+    const other = m === undefined ? undefined : existing.map(SessionResources.mountOf).find((o) => o !== undefined && clash(o, m));
+    if (other !== undefined) {
+      throw invalid(`body.mount_path: ${m} ${other === m ? 'is already a mount path of another resource' : `overlaps ${other}, another resource's mount path (nothing is mounted inside another)`}`);
     }
     await this.insert(sessionId, p);
     await this.syncSession(sessionId);
@@ -285,13 +273,15 @@ export class SessionResources {
     if (!hasPrefix(id, 'sessionResource')) throw notFound('Session resource', id);
     const row = await this.db
       .selectFrom('session_resources')
-      .select(['id', 'type', 'data', 'secret'])
+      .select(['id', 'data', 'secret'])
       .where('id', '=', id)
       .where('session_id', '=', sessionId)
       .executeTakeFirst();
+    if (!row) throw notFound('Session resource', id);
+    const resource = readJson<StoredResource>(row.data);
     // Memory store rows carry an internal id the API never shows, so they are not addressable.
-    if (!row || row.type === 'memory_store') throw notFound('Session resource', id);
-    return { resource: JSON.parse(row.data) as FileResource | GitHubRepositoryResource, secret: row.secret };
+    if (resource.type === 'memory_store') throw notFound('Session resource', id);
+    return { resource, secret: row.secret };
   }
 
   async get(sessionId: string, id: string): Promise<SessionResource> {
@@ -299,20 +289,18 @@ export class SessionResources {
   }
 
   /** Rotates a repository's `authorization_token`, the only thing an update changes. */
-  async update(sessionId: string, id: string, input: unknown): Promise<SessionResource> {
-    if (!isObj(input)) throw invalid('body: must be a JSON object');
+  async update(sessionId: string, id: string, input: ResourceUpdateInput): Promise<SessionResource> {
     await this.liveSession(sessionId);
     const { resource } = await this.row(sessionId, id);
-    for (const k of Object.keys(input)) if (k !== 'authorization_token') throw invalid(`body.${k}: only authorization_token can be updated`);
     if (resource.type !== 'github_repository') throw invalid('authorization_token: only github_repository resources have a token');
-    const sealed = this.box.seal(token(input.authorization_token, 'authorization_token'), this.aad(id));
+    const sealed = this.box.seal(input.authorization_token, this.aad(id));
     const next = { ...resource, updated_at: nowIso() };
     await this.db.updateTable('session_resources').set({ secret: sealed, updated_at: next.updated_at, data: JSON.stringify(next) }).where('id', '=', id).execute();
     await this.syncSession(sessionId);
     return next;
   }
 
-  async delete(sessionId: string, id: string): Promise<{ id: string; type: 'session_resource_deleted' }> {
+  async delete(sessionId: string, id: string): Promise<BetaManagedAgentsDeleteSessionResource> {
     await this.liveSession(sessionId);
     await this.row(sessionId, id);
     await this.db.deleteFrom('session_resources').where('id', '=', id).execute();
@@ -320,28 +308,40 @@ export class SessionResources {
     return { id, type: 'session_resource_deleted' };
   }
 
-  async list(sessionId: string, q: { after?: string; before?: string; direction: 'asc' | 'desc'; limit: number }): Promise<Array<SessionResource & { id: string }>> {
+  async list(sessionId: string, q: { after?: string; before?: string; direction: 'asc' | 'desc'; limit: number }): Promise<StoredResource[]> {
     await this.sessions.get(sessionId);
-    let query = this.db.selectFrom('session_resources').select('data').where('session_id', '=', sessionId);
+    const query = this.db.selectFrom('session_resources').select('data').where('session_id', '=', sessionId);
     const rows = await keyset(query, 'id', q).execute();
-    return rows.map((r) => JSON.parse(r.data) as SessionResource & { id: string });
+    return rows.map((r) => readJson<StoredResource>(r.data));
   }
 
   /** For the sandbox: each resource with the file's local bytes or the repository's token. */
   async mountsForSession(sessionId: string): Promise<ResourceMount[]> {
     const out: ResourceMount[] = [];
     for (const row of await this.rows(sessionId)) {
-      const r = JSON.parse(row.data) as SessionResource & { id: string };
+      const r = readJson<StoredResource>(row.data);
       if (r.type === 'file') {
         const file = await this.files.get(r.file_id).catch(() => null);
         out.push({ resource: r, file, localPath: file ? this.files.localPath(file.id) : undefined });
       } else if (r.type === 'github_repository') {
         out.push({ resource: r, authorizationToken: row.secret ? this.box.open(row.secret, this.aad(r.id)) : undefined });
       } else {
-        out.push({ resource: wire(r) as MemoryStoreResource });
+        out.push({ resource: memoryStoreWire(r) });
       }
     }
     return out;
+  }
+
+  /** A repository's current token, read when the egress proxy needs it (so a rotation applies to the next request). */
+  async repositoryToken(sessionId: string, id: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('session_resources')
+      .select('secret')
+      .where('id', '=', id)
+      .where('session_id', '=', sessionId)
+      .where('type', '=', 'github_repository')
+      .executeTakeFirst();
+    return row?.secret ? this.box.open(row.secret, this.aad(id)) : undefined;
   }
 
   async deleteForSession(sessionId: string): Promise<void> {

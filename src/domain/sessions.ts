@@ -1,21 +1,34 @@
+import type { BetaManagedAgentsSessionResource } from '@anthropic-ai/sdk/resources/beta/sessions/resources';
+import type {
+  BetaManagedAgentsDeletedSession,
+  BetaManagedAgentsSession,
+  BetaManagedAgentsSessionAgent,
+} from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import { keyset } from '../store/keyset.js';
 import { sql, type Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { SessionBus } from '../fanout/bus.js';
 import type { Database } from '../store/schema.js';
-import { checkMcpReferences, mapAgentRefs, optStr, resolveMcpServers, resolveModel, resolveSkills, resolveTools } from './agent-config.js';
+import type { Static } from '@sinclair/typebox';
+import type { SendEvents } from '../http/schemas/events.js';
+import type { SessionCreate, SessionUpdate } from '../http/schemas/sessions.js';
+import { checkMcpReferences, mapAgentRefs, resolveMcpServers, resolveModel, resolveSkills, resolveTools } from './agent-config.js';
 import type { Agent, Agents } from './agents.js';
 import type { Environments } from './environments.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { clientEvents } from './event-params.js';
-import type { EventLog, NewEvent, SessionEvent } from './event-log.js';
+import type { EventLog, SessionEvent } from './event-log.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
-import { createMetadata, patchMetadata } from './validate.js';
+import { createMetadata, isOneOf, patchMetadata } from './validate.js';
 
 export type SessionStatus = 'idle' | 'running' | 'rescheduling' | 'terminated';
 
-/** The agent as the session froze it at creation (SessionAgent on the wire). */
-export type SessionAgent = Omit<Agent, 'created_at' | 'updated_at' | 'archived_at' | 'metadata'>;
+/** An agent version without its record-keeping fields: what a session freezes of it. */
+type AgentSnapshot = Omit<Agent, 'created_at' | 'updated_at' | 'archived_at' | 'metadata'>;
+
+/** The agent as the session froze it at creation, its multiagent roster expanded into thread agents. */
+export type SessionAgent = BetaManagedAgentsSessionAgent;
 
 export interface SessionUsage {
   input_tokens: number;
@@ -25,24 +38,12 @@ export interface SessionUsage {
   server_tool_use?: { web_fetch_requests: number; web_search_requests: number } | null;
 }
 
-export interface Session {
-  type: 'session';
-  id: string;
-  title: string | null;
+/** A session as the SDK declares it, with the fields Paddock always sets made required. */
+export interface Session extends BetaManagedAgentsSession {
   status: SessionStatus;
-  agent: SessionAgent;
-  environment_id: string;
-  metadata: Record<string, string>;
-  vault_ids: string[];
-  resources: Record<string, unknown>[];
   deployment_id: string | null;
-  budget: Record<string, unknown> | null;
-  outcome_evaluations: Record<string, unknown>[];
   stats: { active_seconds: number; duration_seconds: number };
   usage: SessionUsage;
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
 }
 
 export interface SessionListQuery {
@@ -67,11 +68,14 @@ export interface SessionHooks {
   retire(sessionId: string, reason: 'archived' | 'deleted'): Promise<void>;
 }
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** Request bodies, as checked at the route edge (src/http/schemas/sessions.ts, events.ts). */
+export type SessionCreateInput = Static<typeof SessionCreate>;
+export type SessionUpdateInput = Static<typeof SessionUpdate>;
+export type SendEventsInput = Static<typeof SendEvents>;
 
-function snapshot(a: Agent): SessionAgent {
+const SESSION_STATUSES: readonly SessionStatus[] = ['idle', 'running', 'rescheduling', 'terminated'];
+
+function snapshot(a: Agent): AgentSnapshot {
   const { created_at, updated_at, archived_at, metadata, ...rest } = a;
   return rest;
 }
@@ -86,10 +90,9 @@ const EMPTY_USAGE: SessionUsage = {
 export class Sessions {
   hooks: SessionHooks = { wake: () => {}, retire: async () => {} };
   /** Resource handling (mounts, files, repositories) is plugged in by the resources module. */
-  resolveResources: (input: unknown, sessionId: string) => Promise<Record<string, unknown>[]> = async (input) => {
+  resolveResources: (input: SessionCreateInput['resources'], sessionId: string) => Promise<BetaManagedAgentsSessionResource[]> = async (input) => {
     if (input === undefined || input === null) return [];
-    if (!Array.isArray(input)) throw invalid('resources: must be a list');
-    return input as Record<string, unknown>[];
+    throw invalid('resources: this server has no resource support');
   };
   checkVaults: (ids: string[]) => Promise<void> = async () => {};
 
@@ -102,38 +105,29 @@ export class Sessions {
   ) {}
 
   /** The snapshot names each agent of its multiagent config as a full thread-agent snapshot (SessionMultiagent). */
-  private async withThreadAgents(a: SessionAgent): Promise<SessionAgent> {
+  private async withThreadAgents(a: AgentSnapshot): Promise<SessionAgent> {
     const multiagent = await mapAgentRefs(a.multiagent, async (ref) => {
-      const pinned = ref as { id: string; version: number };
-      const { multiagent: _, ...thread } = snapshot(await this.agents.get(pinned.id, pinned.version));
+      const { multiagent: _, ...thread } = snapshot(await this.agents.get(ref.id, ref.version));
       return thread;
     });
     return { ...a, multiagent };
   }
 
-  private async resolveAgent(input: unknown): Promise<SessionAgent> {
+  private async resolveAgent(input: SessionCreateInput['agent']): Promise<AgentSnapshot> {
     if (typeof input === 'string') {
       const a = await this.agents.get(input);
       return snapshot(checkLive(a));
     }
-    if (!isObj(input)) throw invalid('agent: must be an agent id or an agent reference object');
-    if (input.type !== 'agent' && input.type !== 'agent_with_overrides') throw invalid('agent.type: must be agent or agent_with_overrides');
-    if (typeof input.id !== 'string') throw invalid('agent.id: must be a string');
-    let version: number | undefined;
-    if (input.version !== undefined && input.version !== null) {
-      const v = typeof input.version === 'string' && /^\d+$/.test(input.version) ? Number(input.version) : input.version;
-      if (!Number.isInteger(v) || (v as number) < 1) throw invalid('agent.version: must be a positive integer');
-      version = v as number;
-    }
+    const version = input.version === undefined || input.version === null ? undefined : Number(input.version);
     const base = snapshot(checkLive(await this.agents.get(input.id, version)));
     if (input.type === 'agent') return base;
     // agent_with_overrides: an omitted field keeps the agent's, a given one replaces it, null clears it.
     const out = { ...base };
     if (input.model !== undefined) {
       if (input.model === null) throw invalid('agent.model: cannot be cleared');
-      out.model = resolveModel(input.model, 'agent.model');
+      out.model = resolveModel(input.model);
     }
-    if (input.system !== undefined) out.system = optStr(input.system, 'agent.system', 100_000);
+    if (input.system !== undefined) out.system = input.system;
     if (input.tools !== undefined) out.tools = resolveTools(input.tools, 'agent.tools');
     if (input.mcp_servers !== undefined) out.mcp_servers = resolveMcpServers(input.mcp_servers, 'agent.mcp_servers');
     if (input.skills !== undefined) out.skills = resolveSkills(input.skills, 'agent.skills');
@@ -141,26 +135,18 @@ export class Sessions {
     return out;
   }
 
-  async create(input: unknown): Promise<{ session: Session; events: SessionEvent[] }> {
-    if (!isObj(input)) throw invalid('body: must be a JSON object');
-    if (input.agent === undefined) throw invalid('agent: required');
-    if (typeof input.environment_id !== 'string') throw invalid('environment_id: must be a string');
+  async create(input: SessionCreateInput): Promise<{ session: Session; events: SessionEvent[] }> {
     const agent = await this.withThreadAgents(await this.resolveAgent(input.agent));
     const env = await this.environments.get(input.environment_id);
     if (env.archived_at) {
       throw new ApiError(400, 'invalid_request_error', `Environment ${env.id} is archived`, { error_code: 'environment_archived' });
     }
     const vaultIds = input.vault_ids ?? [];
-    if (!Array.isArray(vaultIds) || vaultIds.some((v) => typeof v !== 'string') || vaultIds.length > 50) {
-      throw invalid('vault_ids: must be a list of at most 50 vault ids');
-    }
-    await this.checkVaults(vaultIds as string[]);
-    const initial =
-      input.initial_events === undefined || input.initial_events === null
-        ? []
-        : clientEvents(input.initial_events, { field: 'initial_events', allowed: ['user.message', 'user.define_outcome'] });
-    if (initial.length > 50) throw invalid('initial_events: at most 50 events');
-    if (input.budget !== undefined && input.budget !== null) {
+    await this.checkVaults(vaultIds);
+    const initial = clientEvents(input.initial_events ?? [], 'initial_events');
+    // Not in the schema: budgets are refused with the API's own error code.
+    const budget = 'budget' in input ? input.budget : undefined;
+    if (budget !== undefined && budget !== null) {
       throw new ApiError(400, 'invalid_request_error', 'budget: this server does not price models, so budgets are not supported', {
         error_code: 'model_not_budgetable',
       });
@@ -170,12 +156,12 @@ export class Sessions {
     const session: Session = {
       type: 'session',
       id,
-      title: optStr(input.title, 'title', 500),
+      title: input.title ?? null,
       status: 'idle',
       agent,
       environment_id: env.id,
       metadata: createMetadata(input.metadata),
-      vault_ids: vaultIds as string[],
+      vault_ids: vaultIds,
       resources: await this.resolveResources(input.resources, id),
       deployment_id: null,
       budget: null,
@@ -185,7 +171,7 @@ export class Sessions {
       created_at: now,
       updated_at: now,
       archived_at: null,
-    };
+    } satisfies BetaManagedAgentsSession;
     await this.db
       .insertInto('sessions')
       .values({
@@ -215,35 +201,56 @@ export class Sessions {
   }
 
   private fromRow(row: { data: string; status: string; updated_at: string; archived_at: string | null }): Session {
-    const s = JSON.parse(row.data) as Session;
-    s.status = row.status as SessionStatus;
+    const s = readJson<Session>(row.data);
+    s.status = isOneOf(SESSION_STATUSES, row.status) ? row.status : s.status;
     s.updated_at = row.updated_at;
     s.archived_at = row.archived_at;
     s.stats.duration_seconds = Math.max(0, (Date.now() - Date.parse(s.created_at)) / 1000);
     return s;
   }
 
-  /** Rewrites the stored session object; `fn` gets the current one and returns the next. */
-  async patch(id: string, fn: (s: Session) => Session | Promise<Session>): Promise<Session> {
-    const cur = await this.get(id);
-    const next = await fn(structuredClone(cur));
-    next.updated_at = nowIso();
-    await this.db.updateTable('sessions').set({ data: JSON.stringify(next), updated_at: next.updated_at }).where('id', '=', id).execute();
-    return { ...next, status: cur.status };
+  /**
+   * Rewrites the stored session object; `fn` gets the current one and returns the next. Several
+   * writers change different parts of it (the HTTP update, the runner's usage totals, resource
+   * changes), on one node or many: the read, `fn` and the write happen in one transaction under
+   * the session row's write lock, so none of them writes back a copy that misses another's change.
+   * `fn` runs inside that transaction: anything it reads must go through `trx` (SQLite has one
+   * connection, which the transaction holds; a query beside it would wait forever).
+   */
+  async patch(id: string, fn: (s: Session, trx: Kysely<Database>) => Session | Promise<Session>): Promise<Session> {
+    if (!hasPrefix(id, 'session')) throw notFound('Session', id);
+    return this.db.transaction().execute(async (trx) => {
+      const now = nowIso();
+      // Writing first takes the row lock before the read (Postgres), and starts the transaction
+      // as a writer (SQLite), as EventLog.append does; a concurrent patch waits here.
+      const row = await trx
+        .updateTable('sessions')
+        .set({ updated_at: now })
+        .where('id', '=', id)
+        .returning(['data', 'status', 'updated_at', 'archived_at'])
+        .executeTakeFirst();
+      if (!row) throw notFound('Session', id);
+      const next = await fn(this.fromRow(row), trx);
+      next.updated_at = now;
+      await trx.updateTable('sessions').set({ data: JSON.stringify(next) }).where('id', '=', id).execute();
+      return { ...next, status: row.status as SessionStatus };
+    });
   }
 
-  async update(id: string, input: unknown): Promise<Session> {
-    if (!isObj(input)) throw invalid('body: must be a JSON object');
+  async update(id: string, input: SessionUpdateInput): Promise<Session> {
     const cur = await this.get(id);
     if (cur.archived_at) throw new ApiError(409, 'conflict_error', `Session ${id} is archived`);
-    if (input.vault_ids !== undefined) throw invalid('vault_ids: cannot be changed after a session is created');
-    if (input.budget !== undefined && input.budget !== null) {
+    // Not in the schema (they cannot be updated), refused with the API's own messages.
+    const vault_ids = 'vault_ids' in input ? input.vault_ids : undefined;
+    const budget = 'budget' in input ? input.budget : undefined;
+    if (vault_ids !== undefined) throw invalid('vault_ids: cannot be changed after a session is created');
+    if (budget !== undefined && budget !== null) {
       throw new ApiError(400, 'invalid_request_error', 'budget: can only be set when the session is created', { error_code: 'budget_create_only' });
     }
     const changed: Record<string, unknown> = {};
     const next = await this.patch(id, (s) => {
       if (input.title !== undefined) {
-        s.title = optStr(input.title, 'title', 500);
+        s.title = input.title;
         changed.title = s.title;
       }
       if (input.metadata !== undefined) {
@@ -251,8 +258,8 @@ export class Sessions {
         changed.metadata = s.metadata;
       }
       if (input.agent !== undefined && input.agent !== null) {
-        if (!isObj(input.agent)) throw invalid('agent: must be an object');
-        if (cur.status === 'running') throw new ApiError(409, 'conflict_error', `Session ${id} is running; update its agent while it is idle`);
+        // Read inside the row lock: a turn that started since the caller looked must refuse this.
+        if (s.status === 'running') throw new ApiError(409, 'conflict_error', `Session ${id} is running; update its agent while it is idle`);
         const a = { ...s.agent };
         if (input.agent.tools !== undefined) a.tools = resolveTools(input.agent.tools, 'agent.tools');
         if (input.agent.mcp_servers !== undefined) a.mcp_servers = resolveMcpServers(input.agent.mcp_servers, 'agent.mcp_servers');
@@ -275,7 +282,7 @@ export class Sessions {
     return this.get(id);
   }
 
-  async delete(id: string): Promise<{ id: string; type: 'session_deleted' }> {
+  async delete(id: string): Promise<BetaManagedAgentsDeletedSession> {
     await this.get(id);
     await this.hooks.retire(id, 'deleted');
     await this.db.transaction().execute(async (trx) => {
@@ -309,12 +316,12 @@ export class Sessions {
   /** The session's latest idle says `requires_action`: it waits on tool results or confirmations. */
   private async waitsForClient(id: string): Promise<boolean> {
     const [last] = await this.log.list(id, { types: ['session.status_idle'], order: 'desc', limit: 1 });
-    return (last?.event.stop_reason as { type?: string } | undefined)?.type === 'requires_action';
+    return last?.event.type === 'session.status_idle' && last.event.stop_reason.type === 'requires_action';
   }
 
   /** Validates and appends client events, then wakes the runtime. */
-  async sendEvents(id: string, body: unknown): Promise<SessionEvent[]> {
-    const events = clientEvents(body);
+  async sendEvents(id: string, body: SendEventsInput): Promise<SessionEvent[]> {
+    const events = clientEvents(body.events);
     const s = await this.get(id);
     if (s.archived_at) throw new ApiError(409, 'conflict_error', `Session ${id} is archived and accepts no events`);
     if (s.status === 'terminated') throw new ApiError(409, 'conflict_error', `Session ${id} is terminated and accepts no events`);
@@ -323,7 +330,7 @@ export class Sessions {
         `system.message cannot be sent while session ${id} is idle with stop_reason requires_action; send the user.custom_tool_result or user.tool_confirmation events it waits for first`,
       );
     }
-    const stored = await this.log.append(id, events as NewEvent[]);
+    const stored = await this.log.append(id, events);
     this.hooks.wake(id);
     return stored;
   }

@@ -1,7 +1,10 @@
+import type { BetaManagedAgentsDeletedVault, BetaManagedAgentsVault } from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
 import { keyset } from '../store/keyset.js';
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
-import { str } from './agent-config.js';
+import type { Static } from '@sinclair/typebox';
+import type { VaultCreate, VaultUpdate } from '../http/schemas/vaults.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
 import { nowIso } from './time.js';
@@ -21,16 +24,8 @@ declare module '../store/schema.js' {
   }
 }
 
-/** Vault on the wire (wire-contract §8). */
-export interface Vault {
-  type: 'vault';
-  id: string;
-  display_name: string;
-  metadata: Record<string, string>;
-  created_at: string;
-  updated_at: string;
-  archived_at: string | null;
-}
+/** Vault on the wire (wire-contract §8), exactly as the SDK declares it. */
+export type Vault = BetaManagedAgentsVault;
 
 /** What archiving or deleting a vault does to its credentials; provided by the credentials module. */
 export interface VaultCredentialHooks {
@@ -38,23 +33,21 @@ export interface VaultCredentialHooks {
   deleteAll(vaultId: string): Promise<void>;
 }
 
-function body(v: unknown): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('body: must be a JSON object');
-  return v as Record<string, unknown>;
-}
+/** Request bodies, as checked at the route edge (src/http/schemas/vaults.ts). */
+export type VaultCreateInput = Static<typeof VaultCreate>;
+export type VaultUpdateInput = Static<typeof VaultUpdate>;
 
 export class Vaults {
   credentialHooks: VaultCredentialHooks = { archiveAll: async () => {}, deleteAll: async () => {} };
 
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(input: unknown): Promise<Vault> {
-    const b = body(input);
+  async create(b: VaultCreateInput): Promise<Vault> {
     const now = nowIso();
     const vault: Vault = {
       type: 'vault',
       id: newId('vault'),
-      display_name: str(b.display_name, 'display_name', { min: 1, max: 255 }),
+      display_name: b.display_name,
       metadata: createMetadata(b.metadata),
       created_at: now,
       updated_at: now,
@@ -71,7 +64,7 @@ export class Vaults {
     if (!hasPrefix(id, 'vault')) throw notFound('Vault', id);
     const row = await this.db.selectFrom('vaults').select('data').where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound('Vault', id);
-    return JSON.parse(row.data) as Vault;
+    return readJson<Vault>(row.data);
   }
 
   /** A vault that credentials may be added to and sessions may use. */
@@ -90,13 +83,12 @@ export class Vaults {
     return v;
   }
 
-  async update(id: string, input: unknown): Promise<Vault> {
-    const b = body(input);
+  async update(id: string, b: VaultUpdateInput): Promise<Vault> {
     const cur = await this.get(id);
     if (cur.archived_at) throw new ApiError(400, 'invalid_request_error', `Vault ${id} is archived`);
     const next = { ...cur };
     // display_name is required on a vault, so null means "leave it".
-    if (b.display_name !== undefined && b.display_name !== null) next.display_name = str(b.display_name, 'display_name', { min: 1, max: 255 });
+    if (b.display_name !== undefined && b.display_name !== null) next.display_name = b.display_name;
     if (b.metadata !== undefined) next.metadata = patchMetadata(cur.metadata, b.metadata);
     next.updated_at = nowIso();
     return this.save(next);
@@ -111,7 +103,7 @@ export class Vaults {
     return this.save({ ...cur, archived_at: now, updated_at: now });
   }
 
-  async delete(id: string): Promise<{ id: string; type: 'vault_deleted' }> {
+  async delete(id: string): Promise<BetaManagedAgentsDeletedVault> {
     await this.get(id);
     await this.credentialHooks.deleteAll(id);
     await this.db.deleteFrom('vaults').where('id', '=', id).execute();
@@ -122,7 +114,7 @@ export class Vaults {
     let query = this.db.selectFrom('vaults').select('data');
     if (!q.includeArchived) query = query.where('archived_at', 'is', null);
     const rows = await keyset(query, 'id', q).execute();
-    return rows.map((r) => JSON.parse(r.data) as Vault);
+    return rows.map((r) => readJson<Vault>(r.data));
   }
 
   /** Session create: every vault must exist and be live; the order is kept (first match wins). */

@@ -5,8 +5,10 @@ import { newId } from '../domain/ids.js';
 import { authenticate, requireApiKey } from './auth.js';
 import { allowCors } from './cors.js';
 import { sendError, toApiError } from './errors.js';
+import { registerOpenApi } from './openapi.js';
 import { registerRoutes } from './routes/index.js';
 import { endStreams } from './sse.js';
+import { validatorCompiler } from './validation.js';
 
 /** Builds the Fastify app: transport rules (auth, errors, request ids, CORS, bodies) and the routes. */
 export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
@@ -37,6 +39,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   });
   await allowCors(app, ctx.config.corsOrigins);
   requireApiKey(app, ctx);
+  // Route schemas validate requests (src/http/validation.ts); response schemas only document
+  // the API, so responses are sent as they are built, never reshaped by a schema.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await registerOpenApi(app);
 
   // Action POSTs arrive with no body (and sometimes a JSON content-type): treat empty as absent.
   app.removeContentTypeParser('application/json');

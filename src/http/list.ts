@@ -1,5 +1,4 @@
-import type { Query } from './query.js';
-import { keysetPage, pageRequest, type KeyType } from './pagination.js';
+import { keysetPage, pageRequest, type KeyType, type PageQuery } from './pagination.js';
 
 export interface ListFetch<K> {
   after?: K;
@@ -13,8 +12,8 @@ export interface ListFetch<K> {
  * for the lists that page both ways (sessions); elsewhere it is absent, as the API has it.
  */
 export async function listPage<T, K extends string | number>(
-  q: Query,
-  opts: { order: 'asc' | 'desc'; defaultLimit?: number; maxLimit?: number; bidirectional?: boolean; keyType?: KeyType },
+  q: PageQuery,
+  opts: { order: 'asc' | 'desc'; defaultLimit?: number; bidirectional?: boolean; keyType?: KeyType },
   fetch: (f: ListFetch<K>) => Promise<T[]>,
   keyOf: (item: T) => K,
 ): Promise<{ data: T[]; next_page: string | null; prev_page?: string | null }> {
@@ -25,8 +24,8 @@ export async function listPage<T, K extends string | number>(
 
 /** The common case: a list ordered by id (ids sort in creation order). */
 export function listById<T extends { id: string }>(
-  q: Query,
-  opts: { order: 'asc' | 'desc'; defaultLimit?: number; maxLimit?: number; bidirectional?: boolean },
+  q: PageQuery,
+  opts: { order: 'asc' | 'desc'; defaultLimit?: number; bidirectional?: boolean },
   fetch: (f: ListFetch<string>) => Promise<T[]>,
 ) {
   return listPage<T, string>(q, opts, fetch, (x) => x.id);

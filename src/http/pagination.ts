@@ -1,5 +1,11 @@
 import { invalid } from '../domain/errors.js';
-import { int, MAX_INT, str, type Query } from './query.js';
+import { MAX_INT } from './query.js';
+
+/** `page` and `limit` of a list query, read and bounded by its schema (src/http/schemas/common.ts). */
+export interface PageQuery {
+  page?: string;
+  limit?: number;
+}
 
 /**
  * Opaque page cursors. A cursor names the key to continue from, the direction, and the order
@@ -46,12 +52,8 @@ export interface PageRequest {
   cursor?: Cursor;
 }
 
-export function pageRequest(
-  q: Query,
-  opts: { defaultLimit?: number; maxLimit?: number; order: 'asc' | 'desc'; keyType?: KeyType },
-): PageRequest {
-  const limit = int(q, 'limit', { min: 1, max: opts.maxLimit ?? 100 }) ?? opts.defaultLimit ?? 20;
-  return { limit, order: opts.order, cursor: decodeCursor(str(q, 'page'), opts.order, opts.keyType) };
+export function pageRequest(q: PageQuery, opts: { defaultLimit?: number; order: 'asc' | 'desc'; keyType?: KeyType }): PageRequest {
+  return { limit: q.limit ?? opts.defaultLimit ?? 20, order: opts.order, cursor: decodeCursor(q.page, opts.order, opts.keyType) };
 }
 
 /**

@@ -97,7 +97,7 @@ export class McpConnection {
       for (let page = 1; ; page++) {
         const res = await client.listTools(cursor ? { cursor } : undefined, { signal: sig, timeout: this.limits.connectTimeoutMs });
         for (const t of res.tools) {
-          offers.push({ server: this.server, name: t.name, ...(t.description ? { description: t.description } : {}), input_schema: t.inputSchema as Record<string, unknown> });
+          offers.push({ server: this.server, name: t.name, ...(t.description ? { description: t.description } : {}), input_schema: t.inputSchema });
         }
         if (offers.length > this.limits.maxTools) throw this.faulted('connection', `${this.where} lists more than ${this.limits.maxTools} tools, more than Paddock offers a model from one server`);
         if (!res.nextCursor) break;

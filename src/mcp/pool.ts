@@ -82,7 +82,7 @@ export class McpClients implements McpPort {
   }
 
   private async connection(session: Session, server: string): Promise<McpConnection | McpFailure> {
-    const def = (session.agent.mcp_servers as Array<{ name: string; url: string }>).find((s) => s.name === server);
+    const def = session.agent.mcp_servers.find((s) => s.name === server);
     if (!def) return { kind: 'connection', server, message: `the agent has no MCP server named ${server}` };
     const key = `${session.id}\0${server}\0${def.url}`;
     let conn = this.conns.get(key);

@@ -52,18 +52,28 @@ export class Outbound {
   }
 
   async request(target: string, opts: RequestOptions): Promise<HttpResult> {
-    const url = new URL(target);
-    return requestOver(url, await this.connect(url, opts.signal), opts);
+    const { url, socket } = await this.connect(target, opts.signal);
+    return requestOver(url, socket, opts);
   }
 
   /** The same check, with the response handed over as soon as its headers arrive (for streams). */
   async open(target: string, opts: StreamOptions): Promise<http.IncomingMessage> {
-    const url = new URL(target);
-    return streamOver(url, await this.connect(url, opts.signal), opts);
+    const { url, socket } = await this.connect(target, opts.signal);
+    return streamOver(url, socket, opts);
   }
 
-  /** Resolves the URL's host once, checks the address and connects to that address. */
-  private async connect(url: URL, signal?: AbortSignal): Promise<net.Socket> {
+  /** Checks the URL and connects to the address the check picked. */
+  private async connect(target: string, signal?: AbortSignal): Promise<{ url: URL; socket: net.Socket }> {
+    const { url, address, port } = await this.check(target);
+    return { url, socket: await (this.opts.connect ?? tcpConnect)(address, port, signal) };
+  }
+
+  /**
+   * Resolves a URL's host once and checks the address, for a caller that connects by other means
+   * (a server-side `git clone` pinned to `address`): throws OutboundRefused when it may not.
+   */
+  async check(target: string): Promise<{ url: URL; host: string; port: number; address: string }> {
+    const url = new URL(target);
     const port = portOf(url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw this.refuse(url.hostname, port, `${url.protocol} is not http or https`);
     let host: string;
@@ -75,7 +85,7 @@ export class Outbound {
     const named = this.allow.some((e) => 'name' in e && e.name === host);
     const picked = await pickAddress(host, (c) => this.verdict(c, port, named));
     if ('refused' in picked) throw this.refuse(host, port, picked.refused);
-    return (this.opts.connect ?? tcpConnect)(picked.address, port, signal);
+    return { url, host, port, address: picked.address };
   }
 
   private verdict(c: Classified, port: number, named: boolean): string | undefined {

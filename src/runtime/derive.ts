@@ -1,9 +1,13 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { StoredEvent } from '../domain/event-log.js';
-import { recordKey } from './records.js';
+import type { EventBlock, EventOf, ResultBlock, SessionEvent } from '../domain/wire-events.js';
+import { recordKey, type RuntimeRecord } from './records.js';
 
 type MessageParam = Anthropic.Messages.MessageParam;
 type ContentBlock = Anthropic.Messages.ContentBlockParam;
+/** What client content becomes for the model: blocks a user turn and a tool result both take. */
+type InputBlock = Anthropic.Messages.TextBlockParam | Anthropic.Messages.ImageBlockParam | Anthropic.Messages.DocumentBlockParam | Anthropic.Messages.SearchResultBlockParam;
+type IdleStopReason = EventOf<'session.status_idle'>['stop_reason'];
 
 /** A tool call the model made, and what has become of it. */
 export interface ToolUse {
@@ -66,24 +70,21 @@ const INTERRUPTED_BY_USER = 'The user interrupted this tool call before it finis
 const COMPACTED_PREFIX = 'Summary of the conversation so far (earlier turns were compacted to fit the context window):\n\n';
 
 /** Client content blocks → Messages API blocks. Files are not resolvable here, so they become a note. */
-function toModelBlocks(content: unknown): ContentBlock[] {
-  const out: ContentBlock[] = [];
-  for (const b of (content as Array<Record<string, unknown>> | undefined) ?? []) {
-    const src = b.source as Record<string, unknown> | undefined;
+function toModelBlocks(content: readonly EventBlock[] | undefined): InputBlock[] {
+  const out: InputBlock[] = [];
+  for (const b of content ?? []) {
     if (b.type === 'redacted') continue;
-    if (src?.type === 'file') {
-      out.push({ type: 'text', text: `[${b.type} from file ${src.file_id as string}]` });
-      continue;
-    }
-    if (b.type === 'text') out.push({ type: 'text', text: b.text as string });
-    else out.push(b as unknown as ContentBlock);
+    if (b.type === 'text') out.push({ type: 'text', text: b.text });
+    else if (b.type !== 'search_result' && b.source.type === 'file') out.push({ type: 'text', text: `[${b.type} from file ${b.source.file_id}]` });
+    // Image, document and search_result blocks are the Messages API's own, passed on as the client
+    // sent them (Paddock checks their form, the model API their media types and citations).
+    else out.push(b as unknown as InputBlock);
   }
   return out;
 }
 
-function toolResult(id: string, content: unknown, isError: boolean | null | undefined): Anthropic.Messages.ToolResultBlockParam {
-  const blocks = toModelBlocks(content);
-  return { type: 'tool_result', tool_use_id: id, content: blocks as Anthropic.Messages.ToolResultBlockParam['content'], ...(isError ? { is_error: true } : {}) };
+function toolResult(id: string, content: readonly ResultBlock[] | undefined, isError: boolean | null | undefined): Anthropic.Messages.ToolResultBlockParam {
+  return { type: 'tool_result', tool_use_id: id, content: toModelBlocks(content), ...(isError ? { is_error: true } : {}) };
 }
 
 function textResult(id: string, text: string): Anthropic.Messages.ToolResultBlockParam {
@@ -119,6 +120,9 @@ export type TurnUsage = Pick<Anthropic.Messages.Usage, 'input_tokens' | 'output_
     server_tool_use?: { web_search_requests?: number; web_fetch_requests?: number } | null;
   };
 
+/** `session.error` types that do not concern the model request (see the fold's `session.error`). */
+const SIDE_ERROR = /^(repository_\w+_error|credential_host_unreachable_error)$/;
+
 /**
  * Folds a session's log into the state the runner acts on, one event at a time. Folding the
  * same events (with the same records) always gives the same state, which is what lets any process
@@ -144,8 +148,8 @@ export class SessionFold {
   private owedInput = false;
   /** A request failed transiently and is to be made again. */
   private owedRetry = false;
-  private idleReason: string | undefined;
-  private span: { id: string; interrupted: boolean; events: StoredEvent['event'][] } | undefined;
+  private idleReason: IdleStopReason | undefined;
+  private span: { id: string; interrupted: boolean; events: SessionEvent[] } | undefined;
   /** Tool uses of the last completed response; `continues` while its results are what is owed. */
   private response: { uses: ToolUse[]; continues: boolean } | undefined;
   private readonly uses = new Map<string, ToolUse>();
@@ -161,7 +165,7 @@ export class SessionFold {
   static recordKeys(events: StoredEvent[]): string[] {
     const keys: string[] = [];
     for (const { event: e } of events) {
-      if (e.type === 'span.model_request_end') keys.push(recordKey.turn(e.model_request_start_id as string));
+      if (e.type === 'span.model_request_end') keys.push(recordKey.turn(e.model_request_start_id));
       else if (e.type === 'agent.thread_context_compacted') keys.push(recordKey.summary(e.id));
     }
     return keys;
@@ -172,7 +176,7 @@ export class SessionFold {
   }
 
   /** Applies events that follow the ones already folded; `records` holds at least their `recordKeys`. */
-  apply(events: StoredEvent[], records: ReadonlyMap<string, unknown>): void {
+  apply(events: StoredEvent[], records: ReadonlyMap<string, RuntimeRecord>): void {
     for (const stored of events) {
       if (stored.seq <= this.lastSeq) continue; // already folded
       this.applyOne(stored, records);
@@ -186,7 +190,7 @@ export class SessionFold {
     this.pendingResults.set(id, result);
   }
 
-  private applyOne({ seq, event: e }: StoredEvent, records: ReadonlyMap<string, unknown>): void {
+  private applyOne({ seq, event: e }: StoredEvent, records: ReadonlyMap<string, RuntimeRecord>): void {
     this.lastSeq = seq;
     switch (e.type) {
       case 'user.message':
@@ -195,7 +199,7 @@ export class SessionFold {
         this.failures = 0;
         break;
       case 'system.message':
-        for (const b of (e.content as Array<{ text: string }>) ?? []) this.systemAppend.push(b.text);
+        for (const b of e.content) this.systemAppend.push(b.text);
         break;
       case 'user.interrupt':
         this.owedInput = false;
@@ -208,25 +212,21 @@ export class SessionFold {
         }
         break;
       case 'user.tool_confirmation': {
-        const use = this.uses.get(e.tool_use_id as string);
+        const use = this.uses.get(e.tool_use_id);
         if (use && !use.resolved && use.permission === 'ask' && !use.confirmation) {
-          use.confirmation = { result: e.result as 'allow' | 'deny', ...(e.deny_message ? { deny_message: e.deny_message as string } : {}) };
+          use.confirmation = { result: e.result, ...(e.deny_message ? { deny_message: e.deny_message } : {}) };
         }
         break;
       }
       case 'user.custom_tool_result':
-        if (this.uses.get(e.custom_tool_use_id as string)?.kind === 'custom') {
-          this.resolve(e.custom_tool_use_id as string, toolResult(e.custom_tool_use_id as string, e.content, e.is_error as boolean | null));
-        }
+        if (this.uses.get(e.custom_tool_use_id)?.kind === 'custom') this.resolve(e.custom_tool_use_id, toolResult(e.custom_tool_use_id, e.content, e.is_error));
         break;
       case 'user.tool_result':
       case 'agent.tool_result':
-        if (this.uses.get(e.tool_use_id as string)?.kind === 'builtin') this.resolve(e.tool_use_id as string, toolResult(e.tool_use_id as string, e.content, e.is_error as boolean | null));
+        if (this.uses.get(e.tool_use_id)?.kind === 'builtin') this.resolve(e.tool_use_id, toolResult(e.tool_use_id, e.content, e.is_error));
         break;
       case 'agent.mcp_tool_result':
-        if (this.uses.get(e.mcp_tool_use_id as string)?.kind === 'mcp') {
-          this.resolve(e.mcp_tool_use_id as string, toolResult(e.mcp_tool_use_id as string, e.content, e.is_error as boolean | null));
-        }
+        if (this.uses.get(e.mcp_tool_use_id)?.kind === 'mcp') this.resolve(e.mcp_tool_use_id, toolResult(e.mcp_tool_use_id, e.content, e.is_error));
         break;
       case 'span.model_request_start': {
         pushMessage(this.messages, 'user', [...this.pendingResults.values(), ...this.pendingUser]);
@@ -251,10 +251,10 @@ export class SessionFold {
         this.uses.set(e.id, {
           id: e.id,
           kind,
-          name: e.name as string,
-          ...(kind === 'mcp' ? { server: e.mcp_server_name as string } : {}),
-          input: (e.input as Record<string, unknown>) ?? {},
-          permission: kind === 'custom' ? 'allow' : ((e.evaluated_permission as ToolUse['permission'] | undefined) ?? 'allow'),
+          name: e.name,
+          ...(e.type === 'agent.mcp_tool_use' ? { server: e.mcp_server_name } : {}),
+          input: e.input ?? {},
+          permission: e.type === 'agent.custom_tool_use' ? 'allow' : (e.evaluated_permission ?? 'allow'),
           resolved: false,
         });
         break;
@@ -265,10 +265,10 @@ export class SessionFold {
         this.span = undefined;
         if (e.is_error) break;
         this.failures = 0;
-        const turn = records.get(recordKey.turn(span.id)) as TurnRecord | undefined;
-        const logged = e.model_usage as Record<string, number> | undefined;
-        this.lastPromptTokens = (logged?.input_tokens ?? 0) + (logged?.cache_read_input_tokens ?? 0) + (logged?.cache_creation_input_tokens ?? 0);
-        this.addUsage(turn?.usage ?? (logged as TurnUsage | undefined));
+        const turn = turnRecord(records, span.id);
+        const logged = e.model_usage;
+        this.lastPromptTokens = logged.input_tokens + logged.cache_read_input_tokens + logged.cache_creation_input_tokens;
+        this.addUsage(turn?.usage ?? logged);
         pushMessage(this.messages, 'assistant', turn?.content ?? rebuildAssistant(span.events));
         const spanUses = span.events.filter((x) => x.type.endsWith('tool_use')).map((x) => this.uses.get(x.id)!);
         this.response = { uses: spanUses, continues: spanUses.length > 0 || turn?.stop_reason === 'pause_turn' };
@@ -279,8 +279,10 @@ export class SessionFold {
         break;
       }
       case 'session.error': {
-        const retry = (e.error as { retry_status?: { type?: string } } | undefined)?.retry_status?.type;
-        if (retry === 'retrying') {
+        // Reports about the sandbox's setup (a repository not cloned, a credential host the
+        // environment blocks) leave the turn alone: the session goes on without that resource.
+        if (SIDE_ERROR.test(e.error.type)) break;
+        if (e.error.retry_status.type === 'retrying') {
           this.failures++;
           this.owedRetry = true;
         } else {
@@ -293,7 +295,7 @@ export class SessionFold {
         break;
       }
       case 'agent.thread_context_compacted': {
-        const summary = records.get(recordKey.summary(e.id)) as string | undefined;
+        const summary = summaryRecord(records, e.id);
         if (summary === undefined) break;
         // Keep the last assistant turn verbatim so results still owed to its tool calls match it.
         const last = this.messages[this.messages.length - 1];
@@ -303,7 +305,7 @@ export class SessionFold {
         break;
       }
       case 'session.status_running':
-        if (this.status !== 'running') this.runningSince = e.processed_at ?? undefined;
+        if (this.status !== 'running') this.runningSince = e.processed_at;
         this.status = 'running';
         break;
       case 'session.status_rescheduled':
@@ -317,13 +319,13 @@ export class SessionFold {
       case 'session.status_idle':
         this.leaveRunning(e.processed_at);
         this.status = 'idle';
-        this.idleReason = JSON.stringify(e.stop_reason);
+        this.idleReason = e.stop_reason;
         break;
     }
   }
 
   /** Time from status_running to the status that ends it counts as active. */
-  private leaveRunning(at: string | null): void {
+  private leaveRunning(at: string): void {
     if (this.status === 'running' && this.runningSince && at) {
       this.activeSeconds += Math.max(0, (Date.parse(at) - Date.parse(this.runningSince)) / 1000);
     }
@@ -383,8 +385,8 @@ export class SessionFold {
    */
   private idle(stop_reason: StopReason): Owed {
     if (this.status === 'idle') {
-      const waiting = this.idleReason !== undefined && (JSON.parse(this.idleReason) as StopReason).type === 'requires_action';
-      if (this.idleReason === JSON.stringify(stop_reason)) return { kind: 'none' };
+      const waiting = this.idleReason?.type === 'requires_action';
+      if (JSON.stringify(this.idleReason) === JSON.stringify(stop_reason)) return { kind: 'none' };
       if (stop_reason.type === 'end_turn' && !waiting) return { kind: 'none' };
     }
     return { kind: 'idle', stop_reason };
@@ -392,20 +394,32 @@ export class SessionFold {
 }
 
 /** Folds a whole log at once (a fresh process, or tests). */
-export function derive(events: StoredEvent[], records: ReadonlyMap<string, unknown>): SessionState {
+export function derive(events: StoredEvent[], records: ReadonlyMap<string, RuntimeRecord>): SessionState {
   const fold = new SessionFold();
   fold.apply(events, records);
   return fold.state();
 }
 
 /** Without a stored turn (it never is, for turns written by other means), the events say enough. */
-function rebuildAssistant(events: StoredEvent['event'][]): ContentBlock[] {
+function rebuildAssistant(events: SessionEvent[]): ContentBlock[] {
   const out: ContentBlock[] = [];
   for (const e of events) {
     if (e.type === 'agent.message') out.push(...toModelBlocks(e.content));
     else if (e.type === 'agent.tool_use' || e.type === 'agent.custom_tool_use' || e.type === 'agent.mcp_tool_use') {
-      out.push({ type: 'tool_use', id: e.id, name: e.name as string, input: e.input ?? {} });
+      out.push({ type: 'tool_use', id: e.id, name: e.name, input: e.input ?? {} });
     }
   }
   return out;
+}
+
+/** The stored turn of the request opened by span start `startId`, if the fold was given it. */
+function turnRecord(records: ReadonlyMap<string, RuntimeRecord>, startId: string): TurnRecord | undefined {
+  const r = records.get(recordKey.turn(startId));
+  return typeof r === 'object' && 'content' in r ? r : undefined;
+}
+
+/** The summary behind a compaction event, if the fold was given it. */
+function summaryRecord(records: ReadonlyMap<string, RuntimeRecord>, eventId: string): string | undefined {
+  const r = records.get(recordKey.summary(eventId));
+  return typeof r === 'string' ? r : undefined;
 }

@@ -1,3 +1,4 @@
+import type Anthropic from '@anthropic-ai/sdk';
 import type { Session } from '../domain/sessions.js';
 import type { ToolOutcome } from './tool-executor.js';
 
@@ -12,7 +13,8 @@ export interface McpToolOffer {
   server: string;
   name: string;
   description?: string;
-  input_schema: Record<string, unknown>;
+  /** As the server listed it (the MCP SDK checks that it describes an object). */
+  input_schema: Anthropic.Messages.Tool.InputSchema;
 }
 
 /** Why a server could not be used; the message is safe to log and show (names, never secrets). */

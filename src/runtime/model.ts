@@ -1,6 +1,7 @@
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import type { Config } from '../config.js';
 import type { SessionAgent } from '../domain/sessions.js';
+import { isObject } from '../domain/validate.js';
 
 type Params = Anthropic.Messages.MessageCreateParamsNonStreaming;
 type MessageParam = Anthropic.Messages.MessageParam;
@@ -50,9 +51,9 @@ export interface ModelFailure {
 export function classifyModelError(err: unknown): ModelFailure {
   if (err instanceof ModelConfigError) return { retryable: false, type: 'model_request_failed_error', message: err.message };
   if (err instanceof APIError && !(err instanceof APIConnectionError)) {
-    const body = err.error as { error?: { type?: string; message?: string } } | undefined;
-    const kind = body?.error?.type ?? err.type ?? undefined;
-    const detail = body?.error?.message ?? err.message;
+    const body = errorBody(err);
+    const kind = body.type ?? err.type ?? undefined;
+    const detail = body.message ?? err.message;
     const retryAfter = Number(err.headers?.get?.('retry-after'));
     const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
     if (err.status === 429 || kind === 'rate_limit_error') return { retryable: true, type: 'model_rate_limited_error', message: `The model is rate limited: ${detail}`, retryAfterMs };
@@ -66,6 +67,13 @@ export function classifyModelError(err: unknown): ModelFailure {
   return { retryable: false, type: 'unknown_error', message: `The model request failed: ${err instanceof Error ? err.message : String(err)}` };
 }
 
+/** The `error` object of an API error's body (`{type: 'error', error: {type, message}}`), as far as it has one. */
+function errorBody(err: APIError): { type?: string; message?: string } {
+  const e = isObject(err.error) ? err.error.error : undefined;
+  if (!isObject(e)) return {};
+  return { type: typeof e.type === 'string' ? e.type : undefined, message: typeof e.message === 'string' ? e.message : undefined };
+}
+
 export function isAbort(err: unknown): boolean {
   return err instanceof APIUserAbortError || (err instanceof Error && err.name === 'AbortError');
 }
@@ -76,8 +84,8 @@ export function isAbort(err: unknown): boolean {
  * none on models without extended thinking.
  */
 export function thinkingFor(model: SessionAgent['model'], maxTokens: number): Pick<Params, 'thinking' | 'output_config'> {
-  const id = (model as { id: string }).id;
-  const effort = ((model as { effort?: { type: string } }).effort?.type ?? 'high') as 'low' | 'medium' | 'high' | 'xhigh' | 'max';
+  const id = model.id;
+  const effort = model.effort?.type ?? 'high';
   if (/claude-(opus|sonnet|haiku)-(4-[6-9]|[5-9])/.test(id)) return { thinking: { type: 'adaptive' }, output_config: { effort } };
   if (/claude-(3-7-sonnet|(opus|sonnet|haiku)-4)/.test(id)) {
     const budget = { low: 2048, medium: 4096, high: 8192, xhigh: 16_000, max: 24_000 }[effort] ?? 8192;
@@ -105,7 +113,7 @@ export function withCacheBreakpoints(system: string[], messages: MessageParam[])
     const blocks = [...last.content];
     const i = blocks.length - 1;
     const b = blocks[i];
-    if (b.type !== 'thinking' && b.type !== 'redacted_thinking') blocks[i] = { ...b, cache_control: { type: 'ephemeral' } } as typeof b;
+    if (b.type !== 'thinking' && b.type !== 'redacted_thinking') blocks[i] = { ...b, cache_control: { type: 'ephemeral' } };
     last.content = blocks;
   }
   return { ...(sys.length ? { system: sys } : {}), messages: msgs };

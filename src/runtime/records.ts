@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
+import { readJson } from '../store/json.js';
 import type { Database } from '../store/schema.js';
+import type { TurnRecord } from './derive.js';
 
 declare module '../store/schema.js' {
   interface Database {
@@ -15,6 +17,9 @@ export interface RuntimeRecordTable {
 
 const KEYS_PER_QUERY = 500;
 
+/** What a record holds, by its key (recordKey): a turn, a compaction summary, a tool start. */
+export type RuntimeRecord = TurnRecord | string | { at: string };
+
 /**
  * Side records of the runtime (see migration 0010_runtime). Each is written *before* the events
  * that refer to it, so a crash leaves at most an orphan record, never an event without its record.
@@ -22,7 +27,7 @@ const KEYS_PER_QUERY = 500;
 export class RuntimeRecords {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async put(sessionId: string, key: string, data: unknown): Promise<void> {
+  async put(sessionId: string, key: string, data: RuntimeRecord): Promise<void> {
     const json = JSON.stringify(data);
     await this.db
       .insertInto('runtime_records')
@@ -32,8 +37,8 @@ export class RuntimeRecords {
   }
 
   /** The records among `keys` that exist. */
-  async get(sessionId: string, keys: string[]): Promise<Map<string, unknown>> {
-    const out = new Map<string, unknown>();
+  async get(sessionId: string, keys: string[]): Promise<Map<string, RuntimeRecord>> {
+    const out = new Map<string, RuntimeRecord>();
     // In slices: a long log folded from scratch asks for more keys than a statement may bind.
     for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
       const rows = await this.db
@@ -42,7 +47,7 @@ export class RuntimeRecords {
         .where('session_id', '=', sessionId)
         .where('key', 'in', keys.slice(i, i + KEYS_PER_QUERY))
         .execute();
-      for (const r of rows) out.set(r.key, JSON.parse(r.data) as unknown);
+      for (const r of rows) out.set(r.key, readJson<RuntimeRecord>(r.data));
     }
     return out;
   }

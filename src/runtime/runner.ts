@@ -1,17 +1,17 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type * as Sdk from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import type { AppContext } from '../context.js';
 import type { NewEvent } from '../domain/event-log.js';
 import { newId } from '../domain/ids.js';
 import type { Session } from '../domain/sessions.js';
+import { isObject } from '../domain/validate.js';
 import { fitForModel, RESULT_DIR } from '../mcp/results.js';
 import type { SessionState, StopReason, ToolUse, TurnRecord } from './derive.js';
 import type { SessionLeases } from './leases.js';
 import type { McpCallOutcome, McpFailure, McpPort, McpToolOffer } from './mcp-port.js';
-import { classifyModelError, contextWindow, isAbort, ModelClient, thinkingFor, withCacheBreakpoints } from './model.js';
+import { classifyModelError, contextWindow, isAbort, type ModelClient, thinkingFor, withCacheBreakpoints } from './model.js';
 import type { RuntimeOptions } from './options.js';
 import { PreviewTracker } from './previews.js';
-import { recordKey, RuntimeRecords } from './records.js';
+import { recordKey, type RuntimeRecords } from './records.js';
 import { SessionStates } from './session-states.js';
 import type { ToolOutcome } from './tool-executor.js';
 import { evaluate, mcpServersInUse, mcpToolEnabled, toolsetFor } from './toolset.js';
@@ -254,7 +254,7 @@ export class SessionRunner {
     // The request consumes what the log holds when its span opens; if the log moved (an interrupt,
     // more input), derive again rather than open a span on a stale view.
     if ((await this.ctx.events.lastSeq(session.id)) !== state.lastSeq) return;
-    const modelId = (session.agent.model as { id: string }).id;
+    const modelId = session.agent.model.id;
     const threshold = this.opts.compactionThresholdTokens ?? 0.8 * contextWindow(modelId);
     if (state.lastPromptTokens > threshold && !state.compactedSinceLastRequest && state.messages.length > 0) {
       try {
@@ -303,7 +303,7 @@ export class SessionRunner {
       offers = listed.offers;
     }
     const toolset = toolsetFor(agent, this.ctx.tools, offers);
-    const modelId = (agent.model as { id: string }).id;
+    const modelId = agent.model.id;
     const params: Anthropic.Messages.MessageCreateParamsNonStreaming = {
       model: modelId,
       max_tokens: this.opts.maxTokens,
@@ -352,7 +352,7 @@ export class SessionRunner {
       await sleep(Math.min(this.opts.retryMaxMs, Math.max(backoff, f.retryAfterMs ?? 0)), signal);
       return;
     }
-    const stop_reason = f.retryable ? { type: 'retries_exhausted' } : { type: 'end_turn' };
+    const stop_reason: StopReason = f.retryable ? { type: 'retries_exhausted' } : { type: 'end_turn' };
     await this.append(
       session.id,
       [
@@ -422,12 +422,12 @@ export class SessionRunner {
       outcome = { kind: 'result', is_error: true, content: [{ type: 'text', text: 'The user interrupted this tool call before it finished.' }] };
     }
     if (outcome.kind === 'failure') {
-      const result = {
+      const result: NewEvent = {
         type: 'agent.mcp_tool_result',
         mcp_tool_use_id: use.id,
         content: [{ type: 'text', text: `The tool could not be called. ${outcome.failure.message}.` }],
         is_error: true,
-      } satisfies Omit<Sdk.BetaManagedAgentsAgentMCPToolResultEvent, 'id' | 'processed_at'>;
+      };
       await this.append(id, [result, mcpErrorEvent(outcome.failure)], `tool:${use.id}`);
       return;
     }
@@ -451,7 +451,7 @@ export class SessionRunner {
   private async toolResult(sessionId: string, use: ToolUse, outcome: ToolOutcome): Promise<void> {
     const event: NewEvent =
       use.kind === 'mcp'
-        ? ({ type: 'agent.mcp_tool_result', mcp_tool_use_id: use.id, content: outcome.content, is_error: outcome.is_error } satisfies Omit<Sdk.BetaManagedAgentsAgentMCPToolResultEvent, 'id' | 'processed_at'>)
+        ? { type: 'agent.mcp_tool_result', mcp_tool_use_id: use.id, content: outcome.content, is_error: outcome.is_error }
         : { type: 'agent.tool_result', tool_use_id: use.id, content: outcome.content, is_error: outcome.is_error };
     await this.append(sessionId, [event], `tool:${use.id}`);
   }
@@ -472,14 +472,10 @@ function sameTotals(session: Session, state: SessionState): boolean {
   );
 }
 
-/** A server the session could not use, as the SDK types the error; the turn it ends can be tried again. */
-function mcpErrorEvent(f: McpFailure) {
-  const retry_status = { type: 'exhausted' } as const;
-  const error =
-    f.kind === 'authentication'
-      ? ({ type: 'mcp_authentication_failed_error', mcp_server_name: f.server, message: f.message, retry_status } satisfies Sdk.BetaManagedAgentsMCPAuthenticationFailedErrorObject)
-      : ({ type: 'mcp_connection_failed_error', mcp_server_name: f.server, message: f.message, retry_status } satisfies Sdk.BetaManagedAgentsMCPConnectionFailedErrorObject);
-  return { type: 'session.error', error } satisfies Omit<Sdk.BetaManagedAgentsSessionErrorEvent, 'id' | 'processed_at'>;
+/** A server the session could not use; the turn it ends can be tried again. */
+function mcpErrorEvent(f: McpFailure): NewEvent {
+  const type = f.kind === 'authentication' ? 'mcp_authentication_failed_error' : 'mcp_connection_failed_error';
+  return { type: 'session.error', error: { type, mcp_server_name: f.server, message: f.message, retry_status: { type: 'exhausted' } } };
 }
 
 function spanEnd(startId: string, isError: boolean): NewEvent {
@@ -514,26 +510,16 @@ function responseEvents(message: Anthropic.Messages.Message, previews: PreviewTr
       events.push({ type: 'agent.thinking', id: slot.eventId });
       content.push({ type: 'redacted_thinking', data: b.data });
     } else if (b.type === 'tool_use') {
-      const input = (b.input ?? {}) as Record<string, unknown>;
+      const input = isObject(b.input) ? b.input : {};
       const route = toolset.route(b.name);
       if (route?.kind === 'custom') events.push({ type: 'agent.custom_tool_use', id: slot.eventId, name: b.name, input });
-      else if (route?.kind === 'mcp') {
-        const use = {
-          type: 'agent.mcp_tool_use',
-          id: slot.eventId,
-          mcp_server_name: route.server,
-          name: route.tool,
-          input,
-          ...evaluate(route.policy),
-        } satisfies Omit<Sdk.BetaManagedAgentsAgentMCPToolUseEvent, 'processed_at'>;
-        events.push(use);
-      }
+      else if (route?.kind === 'mcp') events.push({ type: 'agent.mcp_tool_use', id: slot.eventId, mcp_server_name: route.server, name: route.tool, input, ...evaluate(route.policy) });
       // A tool the agent does not have is refused before any policy applies: deny, no evaluation.
       else events.push({ type: 'agent.tool_use', id: slot.eventId, name: b.name, input, ...(route ? evaluate(route.policy) : { evaluated_permission: 'deny' }) });
       content.push({ type: 'tool_use', id: slot.eventId, name: b.name, input });
     } else {
       // Server tool blocks (web search and the like) go back to the model as they came.
-      content.push(b as unknown as Anthropic.Messages.ContentBlockParam);
+      content.push(b);
     }
   });
   return { events, content };

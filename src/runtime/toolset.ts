@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type * as Sdk from '@anthropic-ai/sdk/resources/beta/sessions/events';
-import type { PermissionPolicy, Tool } from '../domain/agent-config.js';
+import type { PermissionPolicy } from '../domain/agent-config.js';
 import type { SessionAgent } from '../domain/sessions.js';
+import type { EventOf } from '../domain/wire-events.js';
 import { ToolNames } from '../mcp/naming.js';
 import type { McpToolOffer } from './mcp-port.js';
 import type { ToolExecutor } from './tool-executor.js';
@@ -27,63 +27,66 @@ export interface Toolset {
 export function toolsetFor(agent: SessionAgent, executor: ToolExecutor, mcp: McpToolOffer[] = []): Toolset {
   const routes = new Map<string, ToolRoute>();
   const definitions: Anthropic.Messages.ToolUnion[] = [];
-  for (const t of agent.tools as Tool[]) {
+  for (const t of agent.tools) {
     if (t.type === 'agent_toolset_20260401') {
-      const enabled = (t.configs as Array<Tool & { enabled: boolean; permission_policy: PermissionPolicy }>).filter((c) => c.enabled);
-      const configs = Object.fromEntries(enabled.map((c) => [c.name as string, c as Record<string, unknown>]));
+      // Copies: the executor gets each enabled tool's config as a plain record.
+      const configs = Object.fromEntries(t.configs.filter((c) => c.enabled).map((c) => [c.name, { ...c }]));
       for (const d of executor.definitions(Object.keys(configs), configs)) {
-        if (d.kind === 'client') definitions.push({ name: d.name, description: d.description, input_schema: d.input_schema as Anthropic.Messages.Tool.InputSchema });
+        if (d.kind === 'client') definitions.push({ name: d.name, description: d.description, input_schema: objectSchema(d.name, d.input_schema) });
         else definitions.push(d.tool as unknown as Anthropic.Messages.ToolUnion);
-        const policy = (configs[d.name]?.permission_policy as PermissionPolicy | undefined) ?? { type: 'always_allow' };
+        const policy = configs[d.name]?.permission_policy ?? { type: 'always_allow' };
         routes.set(d.name, { kind: 'builtin', name: d.name, policy });
       }
     } else if (t.type === 'custom') {
-      const name = t.name as string;
-      definitions.push({ name, description: t.description as string, input_schema: t.input_schema as Anthropic.Messages.Tool.InputSchema });
-      routes.set(name, { kind: 'custom', name });
+      definitions.push({ name: t.name, description: t.description, input_schema: t.input_schema });
+      routes.set(t.name, { kind: 'custom', name: t.name });
     }
   }
   const names = new ToolNames(routes.keys());
-  for (const t of agent.tools as Tool[]) {
+  for (const t of agent.tools) {
     if (t.type !== 'mcp_toolset') continue;
-    const server = t.mcp_server_name as string;
+    const server = t.mcp_server_name;
     for (const offer of mcp) {
       if (offer.server !== server) continue;
       const { enabled, permission_policy: policy } = mcpToolConfig(t, offer.name);
       if (!enabled) continue;
       const name = names.name(server, offer.name);
-      definitions.push({ name, ...(offer.description ? { description: offer.description } : {}), input_schema: offer.input_schema as Anthropic.Messages.Tool.InputSchema });
+      definitions.push({ name, ...(offer.description ? { description: offer.description } : {}), input_schema: offer.input_schema });
       routes.set(name, { kind: 'mcp', name, server, tool: offer.name, policy });
     }
   }
   return { definitions, route: (name) => routes.get(name) };
 }
 
-type McpToolConfig = { enabled: boolean; permission_policy: PermissionPolicy };
+type McpToolset = Extract<SessionAgent['tools'][number], { type: 'mcp_toolset' }>;
 
 /** A tool's own entry in its `mcp_toolset`, else the toolset's `default_config`. */
-function mcpToolConfig(toolset: Tool, tool: string): McpToolConfig {
-  const own = (toolset.configs as Array<McpToolConfig & { name: string }>).find((c) => c.name === tool);
-  return own ?? (toolset.default_config as McpToolConfig);
+function mcpToolConfig(toolset: McpToolset, tool: string): { enabled: boolean; permission_policy: PermissionPolicy } {
+  return toolset.configs.find((c) => c.name === tool) ?? toolset.default_config;
 }
 
 /** Whether the agent (still) has `tool` of `server` enabled. */
 export function mcpToolEnabled(agent: SessionAgent, server: string, tool: string): boolean {
-  const t = (agent.tools as Tool[]).find((x) => x.type === 'mcp_toolset' && x.mcp_server_name === server);
-  return t !== undefined && (agent.mcp_servers as Array<{ name: string }>).some((s) => s.name === server) && mcpToolConfig(t, tool).enabled;
+  const t = agent.tools.find((x): x is McpToolset => x.type === 'mcp_toolset' && x.mcp_server_name === server);
+  return t !== undefined && agent.mcp_servers.some((s) => s.name === server) && mcpToolConfig(t, tool).enabled;
 }
 
 /** The MCP servers of an agent that may have a tool to offer (a toolset with everything disabled needs no connection). */
 export function mcpServersInUse(agent: SessionAgent): string[] {
-  return (agent.tools as Tool[]).flatMap((t) => {
+  return agent.tools.flatMap((t) => {
     if (t.type !== 'mcp_toolset') return [];
-    const any = (t.default_config as McpToolConfig).enabled || (t.configs as McpToolConfig[]).some((c) => c.enabled);
-    return any ? [t.mcp_server_name as string] : [];
+    return t.default_config.enabled || t.configs.some((c) => c.enabled) ? [t.mcp_server_name] : [];
   });
 }
 
+/** A tool's input schema as the Messages API takes it, which must describe an object. */
+function objectSchema(tool: string, schema: Record<string, unknown>): Anthropic.Messages.Tool.InputSchema {
+  if (schema.type !== 'object') throw new Error(`the ${tool} tool's input schema does not describe an object`);
+  return { ...schema, type: 'object' };
+}
+
 /** `evaluated_permission` and `evaluation` of an `agent.tool_use`, from its policy. */
-export function evaluate(policy: PermissionPolicy): { evaluated_permission: 'allow' | 'ask'; evaluation: Sdk.BetaManagedAgentsAgentToolEvaluation } {
+export function evaluate(policy: PermissionPolicy): Required<Pick<EventOf<'agent.tool_use'>, 'evaluated_permission' | 'evaluation'>> {
   switch (policy.type) {
     case 'always_ask':
       return { evaluated_permission: 'ask', evaluation: { type: 'always_ask' } };

@@ -1,4 +1,5 @@
 import { envNumber } from '../env.js';
+import { DEFAULT_CAPTURE_LIMITS, type CaptureLimits } from '../tools/outputs.js';
 import type { SandboxLimits } from './types.js';
 
 export interface SandboxSettings {
@@ -15,6 +16,13 @@ export interface SandboxSettings {
    * needs root), `directory` (plain directories, quota polled), or `auto` (image where possible).
    */
   volume: 'auto' | 'image' | 'directory';
+  /** What the capture of /mnt/session/outputs copies into the Files API per turn, at most. */
+  capture: CaptureLimits;
+  /**
+   * `PADDOCK_UPSTREAM_CA_FILE`: extra certificate authorities (PEM) trusted, besides the system's,
+   * when Paddock verifies a server it talks to for a sandbox (credential hosts, repositories).
+   */
+  upstreamCaFile?: string;
 }
 
 /** `PADDOCK_SANDBOX*` variables; read once at start. */
@@ -36,6 +44,12 @@ export function sandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxSe
     uid: envNumber(env, 'PADDOCK_SANDBOX_UID', 65534, { min: 1 }),
     gid: envNumber(env, 'PADDOCK_SANDBOX_GID', 65534, { min: 1 }),
     volume: volumeSetting(env.PADDOCK_SANDBOX_VOLUME),
+    capture: {
+      bytes: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_MB', DEFAULT_CAPTURE_LIMITS.bytes / 1024 / 1024, { min: 1 }) * 1024 * 1024,
+      files: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_FILES', DEFAULT_CAPTURE_LIMITS.files, { min: 1 }),
+      ms: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_SECONDS', DEFAULT_CAPTURE_LIMITS.ms / 1000, { min: 1 }) * 1000,
+    },
+    upstreamCaFile: env.PADDOCK_UPSTREAM_CA_FILE || undefined,
   };
 }
 

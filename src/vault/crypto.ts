@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readJson } from '../store/json.js';
 
 /**
  * Envelope encryption for secrets at rest (credential tokens, repository tokens): AES-256-GCM
@@ -91,7 +92,7 @@ export class SecretBox {
   }
 
   openJson<T>(envelope: string, aad: string): T {
-    return JSON.parse(this.open(envelope, aad)) as T;
+    return readJson<T>(this.open(envelope, aad));
   }
 }
 

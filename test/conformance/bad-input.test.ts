@@ -65,6 +65,7 @@ const fieldCases: Array<[string, Case | (() => Case)]> = [
   ['agent toolset config for an unknown tool', () => createAgent({ tools: [{ type: 'agent_toolset_20260401', configs: [{ name: 'rm' }] }] })],
   ['agent toolset bad permission policy', () => createAgent({ tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: 'yes' } }] })],
   ['agent custom tool without schema', () => createAgent({ tools: [{ type: 'custom', name: 't', description: 'd' }] })],
+  ['agent web_search user_location city a number', () => createAgent({ tools: [{ type: 'agent_toolset_20260401', configs: [{ name: 'web_search', user_location: { type: 'approximate', city: 5 } }] }] })],
   ['agent mcp server with a bad url', () => createAgent({ mcp_servers: [{ type: 'url', name: 's', url: 'not a url' }], tools: [{ type: 'mcp_toolset', mcp_server_name: 's' }] })],
   ['agent with 21 mcp servers', () => createAgent({ mcp_servers: Array.from({ length: 21 }, (_, i) => ({ type: 'url', name: `s${i}`, url: 'https://x.example' })) })],
   ['agent skills a string', () => createAgent({ skills: 'pdf' })],

@@ -96,8 +96,10 @@ afterAll(async () => {
   await mcpServer?.close();
 });
 
-// Loopback, where nothing listens: validation probes it and finds nothing (tests send traffic nowhere else).
-const MCP_URL = 'http://127.0.0.1:9/mcp';
+// Loopback, where nothing listens (loopback is allowed here): validation probes it and finds nothing,
+// and a session's turn fails to connect (tests send traffic nowhere else). Not the mcp_oauth
+// credential's URL below: a vault holds one active credential per server URL.
+const MCP_URL = 'http://127.0.0.1:7/mcp';
 
 describe('the checker', () => {
   it('finds a missing, an extra, a wrong literal, a wrong type and an unknown union member in a live object', async () => {

@@ -81,6 +81,22 @@ describe('model errors', () => {
     expect(log.filter((e) => e.type === 'span.model_request_end').every((e) => e.is_error)).toBe(true);
   });
 
+  it('after retries_exhausted the session goes idle once: no second status_idle, and the next message starts a new turn', async () => {
+    const sid = await newSession(h);
+    h.model.enqueue({ status: 529 }, { status: 529 }, { status: 529 });
+    await say(h.client, sid, 'hi');
+    await waitForIdle(h.client, sid);
+    // The runner folds the idle before deciding what is owed next, and writes the turn's active
+    // time when it does: once that shows, a second idle would already be on its way.
+    await waitForActiveTime(sid);
+    h.model.enqueue({ content: [{ type: 'text', text: 'back again' }] });
+    await say(h.client, sid, 'try again');
+    const log = await waitFor(h.client, sid, (l) => l.some((e) => e.type === 'agent.message') && l.at(-1)!.type === 'session.status_idle');
+    expect(idles(log).map((e) => e.stop_reason.type)).toEqual(['retries_exhausted', 'end_turn']);
+    const exhausted = log.findIndex((e) => e.type === 'session.status_idle');
+    expect(log[exhausted + 1]).toMatchObject({ type: 'user.message', content: [{ type: 'text', text: 'try again' }] });
+  });
+
   it('a 4xx from the model is a clear session.error; the session stays idle and usable', async () => {
     const sid = await newSession(h);
     h.model.enqueue({ status: 400, errorMessage: 'model: unknown model' });
@@ -157,3 +173,12 @@ describe('context compaction', () => {
     expect(log.filter((e) => e.type === 'user.message')).toHaveLength(2);
   });
 });
+
+/** Waits until the session shows active time: the runner has folded its latest status change. */
+async function waitForActiveTime(sid: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while ((await h.client.beta.sessions.retrieve(sid)).stats.active_seconds === 0) {
+    if (Date.now() > deadline) throw new Error(`session ${sid} shows no active time`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

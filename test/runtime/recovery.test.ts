@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +42,15 @@ async function session(agent: Record<string, unknown> = {}): Promise<string> {
 }
 
 const texts = (body: any): string[] => body.messages.flatMap((m: any) => m.content.filter((b: any) => b.type === 'text').map((b: any) => b.text));
+
+/** Polls a condition on the host (a file the sandbox writes), bounded. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 /** The log invariants a crash must never break. */
 function checkWhole(log: Ev[], sentTexts: string[]): void {
@@ -116,6 +126,30 @@ describe('recovery after kill -9', () => {
     const s = await p.client.beta.sessions.retrieve(sid);
     expect(s.usage).toMatchObject({ input_tokens: 300, output_tokens: 30, cache_read_input_tokens: 55, cache_creation: { ephemeral_5m_input_tokens: 3, ephemeral_1h_input_tokens: 0 } });
     expect(s.stats.active_seconds).toBeGreaterThan(0);
+  });
+
+  it('during a bash call that has taken effect: the call is not run again; its result says it was interrupted by a restart', async () => {
+    const sid = await session({ tools: [{ type: 'agent_toolset_20260401' }] });
+    // The witness: the command leaves a line in the workspace, then keeps running until the kill.
+    model.enqueue({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'echo ran >> /workspace/witness.txt; sleep 5' } }] });
+    model.enqueue({ content: [{ type: 'text', text: 'noted' }] });
+    await say(p.client, sid, 'append a line');
+    // The session's disk is a volume mounted at <session dir>/volume while its sandbox runs.
+    const witness = path.join(dataDir, 'sandboxes', sid, 'volume', 'workspace', 'witness.txt');
+    await until(() => existsSync(witness) && readFileSync(witness, 'utf8').length > 0, 'the bash call to write its line');
+    const requestsBefore = model.requests.length;
+    await restart();
+    const log = await waitForIdle(p.client, sid);
+    checkWhole(log, ['append a line']);
+    expect(readFileSync(witness, 'utf8')).toBe('ran\n');
+    const use = log.find((e) => e.type === 'agent.tool_use')!;
+    const results = log.filter((e) => e.type === 'agent.tool_result' && e.tool_use_id === use.id);
+    expect(results).toHaveLength(1);
+    expect(results[0].is_error).toBe(true);
+    expect((results[0].content[0] as { text: string }).text).toMatch(/interrupted by a restart/);
+    // The model is told the same, and decides what to do next.
+    const next = model.requests.slice(requestsBefore).find((r) => r.body.stream)!;
+    expect(next.body.messages.at(-1).content[0]).toMatchObject({ type: 'tool_result', tool_use_id: use.id, is_error: true });
   });
 
   it('killed repeatedly at different points of tool-using turns: every log ends whole', async () => {

@@ -31,7 +31,7 @@ describe.each(DIALECTS)('event log on %s', (dialect) => {
     const n = node(h.store);
     const id = await newSession(n);
     const first = await n.events.append(id, [{ type: 'user.message', content: [{ type: 'text', text: 'héllo ✓ "quoted" \n' }] }]);
-    await n.events.append(id, [{ type: 'agent.message', content: [] }, { type: 'session.status_idle', stop_reason: { type: 'end_turn' } }]);
+    await n.events.append(id, [{ type: 'agent.message', content: [] }, { type: 'session.status_idle', stop_reason: { type: 'end_turn' }, stop_details: null }]);
     const all = await n.events.all(id);
     expect(all.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(all.map((e) => e.event.type)).toEqual(['user.message', 'agent.message', 'session.status_idle']);
@@ -51,7 +51,7 @@ describe.each(DIALECTS)('event log on %s', (dialect) => {
     const id = await newSession(n);
     await n.events.append(id, [{ type: 'session.status_running' }]);
     expect((await n.sessions.get(id)).status).toBe('running');
-    await n.events.append(id, [{ type: 'session.status_idle', stop_reason: { type: 'end_turn' } }]);
+    await n.events.append(id, [{ type: 'session.status_idle', stop_reason: { type: 'end_turn' }, stop_details: null }]);
     expect((await n.sessions.get(id)).status).toBe('idle');
   });
 
@@ -66,6 +66,38 @@ describe.each(DIALECTS)('event log on %s', (dialect) => {
     await n.events.append(id, [{ type: 'agent.message', content: [] }], { dedupeKey: 'step-2' });
     expect((await n.events.all(id)).map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(notified).toEqual([2, 3]);
+  });
+
+  it('a repeated step changes nothing, not even the status its events would set; a step key is per session', async () => {
+    const n = node(h.store);
+    const a = await newSession(n);
+    const b = await newSession(n);
+    const first = await n.events.append(a, [{ type: 'agent.message', content: [] }], { dedupeKey: 'mre:1' });
+    const repeat = await n.events.append(a, [{ type: 'agent.message', content: [] }, { type: 'session.status_running' }], { dedupeKey: 'mre:1' });
+    expect(repeat).toEqual(first);
+    expect((await n.sessions.get(a)).status).toBe('idle');
+    expect(await n.events.lastSeq(a)).toBe(1);
+    const other = await n.events.append(b, [{ type: 'agent.message', content: [] }], { dedupeKey: 'mre:1' });
+    expect(other[0].id).not.toBe(first[0].id);
+    expect((await n.events.all(b)).map((e) => e.event.id)).toEqual([other[0].id]);
+  });
+
+  it('tails the log after any seq, a page at a time: the pages join up to the rest of the log', async () => {
+    const n = node(h.store);
+    const id = await newSession(n);
+    for (let i = 0; i < 4; i++) await n.events.append(id, [{ type: 'agent.message', content: [] }, { type: 'agent.thinking' }]);
+    for (const from of [0, 3, 8]) {
+      const seqs: number[] = [];
+      // Bounded: a tail that failed to move on must end the test, not loop.
+      for (let pages = 0, after = from; pages < 5; pages++) {
+        const page = await n.events.after(id, after, 3);
+        if (page.length === 0) break;
+        expect(page.length).toBeLessThanOrEqual(3);
+        seqs.push(...page.map((e) => e.seq));
+        after = page.at(-1)!.seq;
+      }
+      expect(seqs).toEqual(Array.from({ length: 8 - from }, (_, i) => from + i + 1));
+    }
   });
 
   it('gives concurrent appends from many writers (a connection each on Postgres) strictly increasing seqs with no gap or duplicate', async () => {

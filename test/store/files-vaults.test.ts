@@ -91,7 +91,7 @@ describe.each(DIALECTS)('files, resources and vaults on %s', (dialect) => {
   it('the active-key index lets an archived key be reused and refuses a second active one', async () => {
     const d = domain();
     const v = await d.vaults.create({ display_name: 'keys' });
-    const auth = { type: 'environment_variable', secret_name: 'K', secret_value: 'v', networking: { type: 'unrestricted' } };
+    const auth = { type: 'environment_variable', secret_name: 'K', secret_value: 'v', networking: { type: 'unrestricted' } } as const;
     const first = await d.credentials.create(v.id, { auth });
     await expect(d.credentials.create(v.id, { auth })).rejects.toMatchObject({ status: 409 });
     await d.credentials.archive(v.id, first.id);

@@ -1,14 +1,18 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../context.js';
 import { invalid } from '../../domain/errors.js';
-import { expiresIn, type FileMetadata, type StagedBlob } from '../../domain/files.js';
+import { expiresIn, type FileMetadata as FileObject, type StagedBlob } from '../../domain/files.js';
 import { keysetPage, pageRequest, type PageRequest } from '../pagination.js';
-import { arr, int, str, type Query } from '../query.js';
+import { Deleted, ErrorEnvelope, Params, Responds } from '../schemas/common.js';
+import { FileListQuery, FileMetadata, FilePage, FileUpload, MAX_IDS } from '../schemas/files.js';
 
-type IdParams = { file_id: string };
-
-const MAX_IDS = 100;
+type ListQuery = Static<typeof FileListQuery>;
+const params = Params('file_id');
+const tags = ['files'];
 
 /**
  * `/v1/files`. Uploads are multipart (part `file` plus an optional `expires_in_seconds` field) and
@@ -16,7 +20,8 @@ const MAX_IDS = 100;
  * (`page` → `next_page`, SDK 1.x) and the legacy Page (`after_id`/`before_id` → `has_more`,
  * `first_id`, `last_id`, SDK 0.x), so either SDK pages correctly.
  */
-export function fileRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function fileRoutes(fastify: FastifyInstance, ctx: AppContext): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   // Encapsulated so that multipart parsing is scoped to these routes and another module may
   // register its own (skills) without a clash.
   app.register(async (scope) => {
@@ -26,19 +31,20 @@ export function fileRoutes(app: FastifyInstance, ctx: AppContext): void {
         limits: { fileSize: ctx.files.maxBytes + 1, fields: 20, fieldSize: 64 * 1024, parts: 32 },
       });
     }
-    scope.post('/v1/files', async (req) => upload(ctx, req));
+    scope.post('/v1/files', { schema: { tags, body: FileUpload, response: Responds(FileMetadata) } }, async (req) => upload(ctx, req));
   });
 
-  app.get('/v1/files', async (req) => listFiles(ctx, req.query as Query));
-  app.get<{ Params: IdParams }>('/v1/files/:file_id', async (req) => ctx.files.get(req.params.file_id));
-  app.get<{ Params: IdParams }>('/v1/files/:file_id/content', async (req, reply) => {
+  app.get('/v1/files', { schema: { tags, querystring: FileListQuery, response: Responds(FilePage) } }, async (req) => listFiles(ctx, req.query));
+  app.get('/v1/files/:file_id', { schema: { tags, params, response: Responds(FileMetadata) } }, async (req) => ctx.files.get(req.params.file_id));
+  const content: unknown = { 200: { description: 'The file content', content: { 'application/octet-stream': { schema: Type.String({ contentEncoding: 'binary' }) } } }, '4xx': ErrorEnvelope };
+  app.get('/v1/files/:file_id/content', { schema: { tags, params, response: content } }, async (req, reply) => {
     const { file, stream } = await ctx.files.content(req.params.file_id);
     reply.header('content-type', file.mime_type);
     reply.header('content-length', String(file.size_bytes));
     reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
     return reply.send(stream);
   });
-  app.delete<{ Params: IdParams }>('/v1/files/:file_id', async (req) => ctx.files.delete(req.params.file_id));
+  app.delete('/v1/files/:file_id', { schema: { tags, params, response: Responds(Deleted('file_deleted')) } }, async (req) => ctx.files.delete(req.params.file_id));
 }
 
 async function upload(ctx: AppContext, req: FastifyRequest) {
@@ -63,19 +69,18 @@ async function upload(ctx: AppContext, req: FastifyRequest) {
   }
 }
 
-async function listFiles(ctx: AppContext, q: Query) {
-  const scopeId = str(q, 'scope_id');
-  const ids = arr(q, 'ids');
+async function listFiles(ctx: AppContext, q: ListQuery) {
+  const scopeId = q.scope_id;
+  const ids = q.ids;
   if (ids) {
-    if (ids.length > MAX_IDS) throw invalid(`ids: at most ${MAX_IDS} ids`);
-    for (const k of ['page', 'limit', 'after_id', 'before_id']) {
-      if (str(q, k) !== undefined) throw invalid(`ids: cannot be combined with ${k}; the ids filter returns a single page`);
+    for (const k of ['page', 'limit', 'after_id', 'before_id'] as const) {
+      if (q[k] !== undefined) throw invalid(`ids: cannot be combined with ${k}; the ids filter returns a single page`);
     }
     const data = await ctx.files.list({ ids, scopeId, direction: 'desc', limit: MAX_IDS });
     return { data, next_page: null, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
   }
-  const req = legacyRequest(q) ?? pageRequest(q, { order: 'desc', defaultLimit: 20, maxLimit: 1000 });
-  const page = await keysetPage(req, (f: FileMetadata) => f.id, (f) => ctx.files.list({ ...f, scopeId }));
+  const req = legacyRequest(q) ?? pageRequest(q, { order: 'desc', defaultLimit: 20 });
+  const page = await keysetPage(req, (f: FileObject) => f.id, (f) => ctx.files.list({ ...f, scopeId }));
   // Paging back (`before_id`) reports whether more lies behind; otherwise whether more lies ahead.
   const hasMore = req.cursor?.d === 'prev' ? page.prev_page !== null : page.next_page !== null;
   return {
@@ -88,12 +93,12 @@ async function listFiles(ctx: AppContext, q: Query) {
 }
 
 /** `after_id` / `before_id` are the legacy spelling of a cursor: continue after, or back before, an id. */
-function legacyRequest(q: Query): PageRequest | undefined {
-  const after = str(q, 'after_id');
-  const before = str(q, 'before_id');
+function legacyRequest(q: ListQuery): PageRequest | undefined {
+  const after = q.after_id;
+  const before = q.before_id;
   if (after === undefined && before === undefined) return undefined;
   if (after !== undefined && before !== undefined) throw invalid('after_id and before_id cannot be used together');
-  if (str(q, 'page') !== undefined) throw invalid('page cannot be combined with after_id or before_id');
-  const limit = int(q, 'limit', { min: 1, max: 1000 }) ?? 20;
+  if (q.page !== undefined) throw invalid('page cannot be combined with after_id or before_id');
+  const limit = q.limit ?? 20;
   return { limit, order: 'desc', cursor: after !== undefined ? { k: after, d: 'next', o: 'desc' } : { k: before!, d: 'prev', o: 'desc' } };
 }

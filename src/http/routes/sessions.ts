@@ -1,39 +1,42 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../context.js';
 import { invalid } from '../../domain/errors.js';
 import { listById } from '../list.js';
-import { arr, bool, int, oneOf, str, timeRange, type Query } from '../query.js';
+import { Deleted, Page, Params, Responds } from '../schemas/common.js';
+import { Session, SessionCreate, SessionListQuery, SessionUpdate } from '../schemas/sessions.js';
 
-type IdParams = { session_id: string };
+const params = Params('session_id');
 
-const STATUSES = ['rescheduling', 'running', 'idle', 'terminated'];
+export function sessionRoutes(fastify: FastifyInstance, ctx: AppContext): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['sessions'];
+  app.post('/v1/sessions', { schema: { tags, body: SessionCreate, response: Responds(Session) } }, async (req) =>
+    (await ctx.sessions.create(req.body)).session,
+  );
+  app.get('/v1/sessions/:session_id', { schema: { tags, params, response: Responds(Session) } }, async (req) => ctx.sessions.get(req.params.session_id));
+  app.post('/v1/sessions/:session_id', { schema: { tags, params, body: SessionUpdate, response: Responds(Session) } }, async (req) =>
+    ctx.sessions.update(req.params.session_id, req.body),
+  );
+  app.delete('/v1/sessions/:session_id', { schema: { tags, params, response: Responds(Deleted('session_deleted')) } }, async (req) =>
+    ctx.sessions.delete(req.params.session_id),
+  );
+  app.post('/v1/sessions/:session_id/archive', { schema: { tags, params, response: Responds(Session) } }, async (req) =>
+    ctx.sessions.archive(req.params.session_id),
+  );
 
-export function sessionRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.post('/v1/sessions', async (req) => (await ctx.sessions.create(req.body)).session);
-  app.get<{ Params: IdParams }>('/v1/sessions/:session_id', async (req) => ctx.sessions.get(req.params.session_id));
-  app.post<{ Params: IdParams }>('/v1/sessions/:session_id', async (req) => ctx.sessions.update(req.params.session_id, req.body ?? {}));
-  app.delete<{ Params: IdParams }>('/v1/sessions/:session_id', async (req) => ctx.sessions.delete(req.params.session_id));
-  app.post<{ Params: IdParams }>('/v1/sessions/:session_id/archive', async (req) => ctx.sessions.archive(req.params.session_id));
-
-  app.get('/v1/sessions', async (req) => {
-    const q = req.query as Query;
-    const order = oneOf(q, 'order', ['asc', 'desc'] as const) ?? 'desc';
-    const agentVersion = int(q, 'agent_version', { min: 1 });
-    const agentId = str(q, 'agent_id');
-    if (agentVersion !== undefined && !agentId) throw invalid('agent_version: requires agent_id');
-    const statuses = arr(q, 'statuses');
-    statuses?.forEach((s) => {
-      if (!STATUSES.includes(s)) throw invalid(`statuses: must be among ${STATUSES.join(', ')}`);
-    });
+  app.get('/v1/sessions', { schema: { tags, querystring: SessionListQuery, response: Responds(Page(Session, { prev: true })) } }, async (req) => {
+    const q = req.query;
+    if (q.agent_version !== undefined && !q.agent_id) throw invalid('agent_version: requires agent_id');
     const filters = {
-      agentId,
-      agentVersion,
-      deploymentId: str(q, 'deployment_id'),
-      memoryStoreId: str(q, 'memory_store_id'),
-      includeArchived: bool(q, 'include_archived') ?? false,
-      statuses,
-      created: timeRange(q, 'created_at'),
+      agentId: q.agent_id,
+      agentVersion: q.agent_version,
+      deploymentId: q.deployment_id,
+      memoryStoreId: q.memory_store_id,
+      includeArchived: q.include_archived ?? false,
+      statuses: q.statuses,
+      created: { gt: q['created_at[gt]'], gte: q['created_at[gte]'], lt: q['created_at[lt]'], lte: q['created_at[lte]'] },
     };
-    return listById(q, { order, bidirectional: true }, (f) => ctx.sessions.list({ ...filters, ...f }));
+    return listById(q, { order: q.order ?? 'desc', bidirectional: true }, (f) => ctx.sessions.list({ ...filters, ...f }));
   });
 }

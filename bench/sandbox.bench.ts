@@ -1,3 +1,4 @@
+import { startGitServer } from '../test/support/git-server.js';
 import { startPaddock } from '../test/support/paddock.js';
 import { startScriptedModel } from '../test/support/scripted-model.js';
 import { harness, textOf } from '../test/sandbox/harness.js';
@@ -6,10 +7,13 @@ import { harness, textOf } from '../test/sandbox/harness.js';
  * Sandbox benchmarks:
  * - cold start: session created → first bash result in the log (instant scripted model), through
  *   a real Paddock process and the SDK, p50 / p99;
- * - bash round trip: `true` in a warm sandbox, executor call to result (the sandbox's overhead).
+ * - bash round trip: `true` in a warm sandbox, executor call to result (the sandbox's overhead);
+ * - cold start with a repository: the same as the first, the session having a small
+ *   `github_repository` resource served by a local smart-HTTP git server (clone included).
  */
 
 const COLD = 30;
+const COLD_REPO = 10;
 const WARM = 300;
 
 function pct(xs: number[], p: number): number {
@@ -17,22 +21,30 @@ function pct(xs: number[], p: number): number {
   return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] * 10) / 10;
 }
 
-async function coldStarts(): Promise<number[]> {
+async function coldStarts(repo?: { runs: number }): Promise<number[]> {
   const model = await startScriptedModel();
-  const p = await startPaddock({ env: { ANTHROPIC_BASE_URL: model.url } });
+  const git = repo ? await startGitServer(['ghp_bench']) : undefined;
+  git?.createRepo('acme', 'widgets', { main: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`src/file${i}.txt`, `line ${i}\n`.repeat(100)])) });
+  const p = await startPaddock({ env: { ANTHROPIC_BASE_URL: model.url, ...(git ? { PADDOCK_GITHUB_URL: git.url, PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1' } : {}) } });
   try {
     const env = await p.client.beta.environments.create({ name: `bench-${Date.now()}` });
     const agent = await p.client.beta.agents.create({ name: 'bench', model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any);
+    const resources = git ? [{ type: 'github_repository', url: `${git.url}/acme/widgets`, authorization_token: 'ghp_bench' }] : undefined;
     const out: number[] = [];
-    for (let i = 0; i < COLD; i++) {
-      model.enqueue({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'echo hi' } }] }, { content: [{ type: 'text', text: 'ok' }] });
+    for (let i = 0; i < (repo?.runs ?? COLD); i++) {
+      const command = git ? 'cat /workspace/widgets/src/file0.txt | wc -l' : 'echo hi';
+      model.enqueue({ content: [{ type: 'tool_use', name: 'bash', input: { command } }] }, { content: [{ type: 'text', text: 'ok' }] });
       const t0 = performance.now();
-      const s = await p.client.beta.sessions.create({ agent: agent.id, environment_id: env.id });
+      const s = await p.client.beta.sessions.create({ agent: agent.id, environment_id: env.id, resources } as any);
       // Attach first: the stream does not replay what happened before.
       const stream = await p.client.beta.sessions.events.stream(s.id);
       await p.client.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'go' }] }] });
       for await (const e of stream as AsyncIterable<any>) {
-        if (e.type === 'agent.tool_result') break;
+        if (e.type === 'session.error') throw new Error(`session error: ${e.error.message}`);
+        if (e.type === 'agent.tool_result') {
+          if (git && e.content?.[0]?.text !== '100') throw new Error(`the repository was not there: ${JSON.stringify(e.content)}`);
+          break;
+        }
       }
       out.push(performance.now() - t0);
       await p.client.beta.sessions.delete(s.id).catch(() => {});
@@ -41,6 +53,7 @@ async function coldStarts(): Promise<number[]> {
   } finally {
     await p.stop();
     await model.close();
+    await git?.close();
   }
 }
 
@@ -64,9 +77,12 @@ export default {
         direct.push(performance.now() - t0);
       }
       const cold = await coldStarts();
+      const coldRepo = await coldStarts({ runs: COLD_REPO });
       return [
         { metric: 'cold start: session create → first bash result (SDK, instant model) p50', value: pct(cold, 50), unit: 'ms' },
         { metric: 'cold start: session create → first bash result (SDK, instant model) p99', value: pct(cold, 99), unit: 'ms' },
+        { metric: 'cold start with a repository (50-file clone from a local git server) p50', value: pct(coldRepo, 50), unit: 'ms' },
+        { metric: 'cold start with a repository (50-file clone from a local git server) p99', value: pct(coldRepo, 99), unit: 'ms' },
         { metric: 'sandbox start + first bash (executor only) p50', value: pct(direct, 50), unit: 'ms' },
         { metric: 'bash round trip (`true`, warm sandbox) p50', value: pct(warm, 50), unit: 'ms' },
         { metric: 'bash round trip (`true`, warm sandbox) p99', value: pct(warm, 99), unit: 'ms' },

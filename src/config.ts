@@ -52,6 +52,10 @@ export interface Config {
   model: { apiKey?: Secret; baseUrl?: string };
   /** Hosts, addresses and CIDR ranges the server's own outbound calls may reach though not global (src/net/outbound.ts). */
   outbound: { allowHosts: string[] };
+  /** The MCP client's deadlines (src/mcp/). */
+  mcp: { connectTimeoutMs: number; callTimeoutMs: number; idleMs: number };
+  /** Where GitHub is: `github_repository` resources must be repositories under `url` (no trailing slash). */
+  github: { url: string };
   files: { maxBytes: number };
   /** Master keys given in the environment; otherwise the key file in the data dir (src/vault/crypto.ts). */
   secrets: { masterKey?: Secret; newMasterKey?: Secret };
@@ -88,6 +92,12 @@ export async function loadConfig(env: NodeJS.ProcessEnv): Promise<Config> {
     cors: { origins: r.origins('PADDOCK_CORS_ORIGINS') },
     model: { apiKey: r.secret('ANTHROPIC_API_KEY'), baseUrl: r.str('ANTHROPIC_BASE_URL') },
     outbound: { allowHosts: r.list('PADDOCK_OUTBOUND_ALLOW_HOSTS') },
+    mcp: {
+      connectTimeoutMs: r.int('PADDOCK_MCP_CONNECT_TIMEOUT_MS', 30_000, { min: 1, max: MAX_TIMER_MS }),
+      callTimeoutMs: r.int('PADDOCK_MCP_CALL_TIMEOUT_MS', 300_000, { min: 1, max: MAX_TIMER_MS }),
+      idleMs: r.int('PADDOCK_MCP_IDLE_SECONDS', 600, { min: 1, max: MAX_TIMER_SECONDS }) * 1000,
+    },
+    github: { url: r.baseUrl('PADDOCK_GITHUB_URL', 'https://github.com') },
     files: { maxBytes: r.int('PADDOCK_MAX_FILE_BYTES', 500 * 1024 * 1024, { min: 1 }) },
     secrets: { masterKey: r.secret('PADDOCK_MASTER_KEY'), newMasterKey: r.secret('PADDOCK_NEW_MASTER_KEY') },
     sandbox: sandbox(r),
@@ -140,6 +150,7 @@ function sandbox(r: EnvReader): SandboxSettings {
       files: r.int('PADDOCK_SANDBOX_CAPTURE_FILES', d.capture.files, { min: 1 }),
       ms: r.int('PADDOCK_SANDBOX_CAPTURE_SECONDS', d.capture.ms / 1000, { min: 1, max: MAX_TIMER_SECONDS }) * 1000,
     },
+    upstreamCaFile: r.str('PADDOCK_UPSTREAM_CA_FILE'),
   };
 }
 
@@ -198,6 +209,21 @@ class EnvReader {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+  }
+
+  /** An http(s) origin, optionally with a path prefix (GitHub Enterprise Server behind a path); no trailing slash. */
+  baseUrl(name: string, fallback: string): string {
+    const text = this.str(name) ?? fallback;
+    let u: URL | undefined;
+    try {
+      u = new URL(text);
+    } catch {
+      u = undefined;
+    }
+    if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password || u.search || u.hash) {
+      throw new Error(`${name} must be an http(s) URL such as ${fallback}, got "${text}"`);
+    }
+    return u.origin + u.pathname.replace(/\/+$/, '');
   }
 
   /**

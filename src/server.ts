@@ -14,14 +14,19 @@ import { SessionRows } from './domain/session-rows.js';
 import { Sessions, type SessionLifecycle } from './domain/sessions.js';
 import { Vaults, type VaultContents } from './domain/vaults.js';
 import { buildApp } from './http/app.js';
+import { MCP_BOUNDS, McpClients } from './mcp/pool.js';
 import { Outbound } from './net/outbound.js';
 import { createRuntime } from './runtime/index.js';
 import type { SessionRunner } from './runtime/runner.js';
-import { createSandboxExecutor } from './sandbox/index.js';
+import { egressTls, upstreamBundleFile } from './sandbox/egress/ca.js';
+import { SessionRepositories } from './sandbox/git/repositories.js';
+import { createSandboxExecutor, sandboxUser } from './sandbox/index.js';
+import { SessionExtras } from './sandbox/session-extras.js';
 import { LocalDiskBlobStore } from './store/blobs.js';
 import { openStore } from './store/db.js';
 import { loadMasterKey, secretBoxFor } from './vault/crypto.js';
 import { checkMasterKey } from './vault/key-check.js';
+import { RefreshLocks } from './vault/refresh-lock.js';
 
 /** Every part of Paddock, built and connected; nothing runs until `start`. */
 export interface PaddockGraph {
@@ -71,12 +76,37 @@ export async function buildPaddock(config: Config, log: Logger): Promise<Paddock
   const blobs = new LocalDiskBlobStore(path.join(dataDir, 'blobs'));
   const files = new Files(store.db, blobs, config.files.maxBytes);
   const vaults = new Vaults(store.db, vaultContents);
-  const credentials = new Credentials(store.db, vaults, secrets, outbound);
-  const resources = new SessionResources(store.db, files, new SessionRows(store.db), secrets);
+  const credentials = new Credentials(store.db, vaults, secrets, outbound, new RefreshLocks(store.db, store.dialect));
+  const resources = new SessionResources(store.db, files, new SessionRows(store.db), secrets, config.github.url);
   const sessions = new Sessions(store.db, events, bus, agents, environments, { vaults, resources, lifecycle: sessionLifecycle });
 
-  // Where built-in tools run.
-  const tools = createSandboxExecutor({ dataDir, serverPort, log, files, settings: config.sandbox });
+  // Where built-in tools run. A session's credentials and repositories reach its sandbox through
+  // the egress proxy, which adds their secrets, opening TLS with the installation's CA; clones
+  // are made server-side, through the outbound port. Problems become the session's errors.
+  const sandboxLog = log.child({ component: 'sandbox' });
+  const extras = new SessionExtras({
+    credentials,
+    repositories: new SessionRepositories({
+      source: resources,
+      outbound,
+      owner: sandboxUser(config.sandbox),
+      caFile: upstreamBundleFile(dataDir, config.sandbox.upstreamCaFile),
+      log: sandboxLog,
+    }),
+    report: async (sessionId, error) => void (await events.append(sessionId, [{ type: 'session.error', error }])),
+    log: sandboxLog,
+  });
+  const egress = config.sandbox.provider === 'bubblewrap' ? egressTls(dataDir, config.sandbox.upstreamCaFile) : undefined;
+  const tools = createSandboxExecutor({ dataDir, serverPort, log, files, settings: config.sandbox, egress, extras });
+
+  // MCP servers: one connection per session and server, its credential from the session's vaults.
+  const mcp = new McpClients({
+    outbound,
+    credentialFor: (vaultIds, url) => credentials.mcpFor(vaultIds, url),
+    log,
+    bus,
+    options: { ...config.mcp, ...MCP_BOUNDS },
+  });
 
   const ctx: AppContext = {
     config,
@@ -99,13 +129,13 @@ export async function buildPaddock(config: Config, log: Logger): Promise<Paddock
   };
 
   // The runtime drives sessions, under a lease per session (held in memory, or in Postgres for many nodes).
-  const runtime = createRuntime(ctx, clusterLeases(config, store));
+  const runtime = createRuntime(ctx, clusterLeases(config, store), mcp);
 
   // Listeners, told in this order: archiving a vault archives its credentials; a retired
   // session's work stops and its sandbox goes before its resources do.
   vaultContents.push(credentials);
   sessionLifecycle.push(runtime, resources);
-  ctx.onClose.push(() => tools.close(), () => runtime.close());
+  ctx.onClose.push(() => tools.close(), () => mcp.close(), () => runtime.close());
 
   const app = await buildApp(ctx);
 

@@ -14,7 +14,10 @@ export interface ToolUse {
   /** The `agent.*tool_use` event id; also the tool_use id the model sees. */
   id: string;
   kind: 'builtin' | 'custom' | 'mcp';
+  /** The tool's name (for MCP, the server's own name for it). */
   name: string;
+  /** MCP: the `mcp_server_name` it was called on. */
+  server?: string;
   input: Record<string, unknown>;
   permission: 'allow' | 'ask' | 'deny';
   confirmation?: { result: 'allow' | 'deny'; deny_message?: string };
@@ -116,6 +119,9 @@ export type TurnUsage = Pick<Anthropic.Messages.Usage, 'input_tokens' | 'output_
     cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number } | null;
     server_tool_use?: { web_search_requests?: number; web_fetch_requests?: number } | null;
   };
+
+/** `session.error` types that do not concern the model request (see the fold's `session.error`). */
+const SIDE_ERROR = /^(repository_\w+_error|credential_host_unreachable_error)$/;
 
 /**
  * Folds a session's log into the state the runner acts on, one event at a time. Folding the
@@ -246,6 +252,7 @@ export class SessionFold {
           id: e.id,
           kind,
           name: e.name,
+          ...(e.type === 'agent.mcp_tool_use' ? { server: e.mcp_server_name } : {}),
           input: e.input ?? {},
           permission: e.type === 'agent.custom_tool_use' ? 'allow' : (e.evaluated_permission ?? 'allow'),
           resolved: false,
@@ -272,6 +279,9 @@ export class SessionFold {
         break;
       }
       case 'session.error': {
+        // Reports about the sandbox's setup (a repository not cloned, a credential host the
+        // environment blocks) leave the turn alone: the session goes on without that resource.
+        if (SIDE_ERROR.test(e.error.type)) break;
         if (e.error.retry_status.type === 'retrying') {
           this.failures++;
           this.owedRetry = true;

@@ -1,7 +1,10 @@
+import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { SandboxToolExecutor, type SessionFiles } from '../tools/executor.js';
 import { BubblewrapProvider } from './bubblewrap/provider.js';
+import type { EgressCA } from './egress/ca.js';
 import { ProcessProvider } from './process/provider.js';
+import type { SessionExtras } from './session-extras.js';
 import type { SandboxSettings } from './settings.js';
 import type { SandboxProvider } from './types.js';
 import { SessionVolumes } from './volume.js';
@@ -13,6 +16,15 @@ export interface SandboxDeps {
   log: Logger;
   files?: SessionFiles;
   settings: SandboxSettings;
+  /** The installation's egress CA and the trust for servers behind it; without, the egress proxy opens no TLS. */
+  egress?: { ca: EgressCA; upstreamTrust: tls.SecureContext };
+  /** What sessions bring into their sandboxes (credentials, repositories); they need the egress proxy, so bubblewrap only. */
+  extras?: SessionExtras;
+}
+
+/** The host user sandboxes run as: when Paddock runs as root, the configured one (root cannot be process-limited). */
+export function sandboxUser(settings: SandboxSettings): { uid: number; gid: number } | undefined {
+  return process.getuid?.() === 0 ? { uid: settings.uid, gid: settings.gid } : undefined;
 }
 
 /**
@@ -23,8 +35,7 @@ export interface SandboxDeps {
 export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
   const { settings } = deps;
   const log = deps.log.child({ component: 'sandbox' });
-  const root = process.getuid?.() === 0;
-  const runAs = root ? { uid: settings.uid, gid: settings.gid } : undefined;
+  const runAs = sandboxUser(settings);
   let provider: SandboxProvider | undefined;
   let unavailable: string | undefined;
   if (settings.provider === 'none') {
@@ -40,13 +51,13 @@ export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
       unavailable = `no sandbox is available on this server (${problem})`;
       log.error(`sandbox unavailable: ${problem}. Built-in tools will fail until bubblewrap works, or set PADDOCK_SANDBOX=process to run them unsandboxed (unsafe).`);
     } else {
-      provider = new BubblewrapProvider({ log, runAs });
+      provider = new BubblewrapProvider({ log, runAs, egress: deps.egress });
       log.info({ run_as: runAs?.uid ?? process.getuid?.(), limits: settings.limits }, 'sandbox provider: bubblewrap');
     }
   }
-  const volumes = provider?.name === 'bubblewrap' ? sessionVolumes(settings, runAs, log) : undefined;
+  const bubblewrap = provider?.name === 'bubblewrap';
   return new SandboxToolExecutor({
-    volumes,
+    volumes: bubblewrap ? sessionVolumes(settings, runAs, log) : undefined,
     dataDir: deps.dataDir,
     log,
     settings,
@@ -54,7 +65,8 @@ export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
     unavailable,
     serverPort: deps.serverPort,
     files: deps.files,
-    owner: provider?.name === 'bubblewrap' ? runAs : undefined,
+    owner: bubblewrap ? runAs : undefined,
+    extras: bubblewrap ? deps.extras : undefined,
   });
 }
 

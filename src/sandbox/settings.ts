@@ -18,6 +18,11 @@ export interface SandboxSettings {
   volume: 'auto' | 'image' | 'directory';
   /** What the capture of /mnt/session/outputs copies into the Files API per turn, at most. */
   capture: CaptureLimits;
+  /**
+   * `PADDOCK_UPSTREAM_CA_FILE`: extra certificate authorities (PEM) trusted, besides the system's,
+   * when Paddock verifies a server it talks to for a sandbox (credential hosts, repositories).
+   */
+  upstreamCaFile?: string;
 }
 
 export const SANDBOX_DEFAULTS: SandboxSettings = {

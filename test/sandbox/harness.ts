@@ -5,6 +5,7 @@ import pino from 'pino';
 import type { Environment, Networking } from '../../src/domain/environments.js';
 import type { Session } from '../../src/domain/sessions.js';
 import type { ToolOutcome } from '../../src/runtime/tool-executor.js';
+import { egressTls } from '../../src/sandbox/egress/ca.js';
 import { createSandboxExecutor } from '../../src/sandbox/index.js';
 import { sandboxSettings, type SandboxOverrides } from '../../src/sandbox/settings.js';
 import type { SandboxToolExecutor } from '../../src/tools/executor.js';
@@ -30,6 +31,7 @@ export function harness(settings: SandboxOverrides = {}, extra: { serverPort?: n
     log: pino({ level: 'silent' }),
     files: extra.files,
     settings: sandboxSettings({ ...settings, limits: { diskMib: 64, processes: 128, tmpMib: 32, ...settings.limits } }),
+    egress: egressTls(dataDir, undefined),
   });
   return {
     dataDir,

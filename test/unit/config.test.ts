@@ -94,6 +94,10 @@ describe('configuration', () => {
     ['PADDOCK_SANDBOX_PROCESSES', 'many'],
     ['PADDOCK_SANDBOX', 'docker'],
     ['PADDOCK_LOG_LEVEL', 'verbose'],
+    ['PADDOCK_MCP_CALL_TIMEOUT_MS', '0'],
+    ['PADDOCK_MCP_IDLE_SECONDS', '2147484'],
+    ['PADDOCK_GITHUB_URL', 'git@github.com:owner'],
+    ['PADDOCK_GITHUB_URL', 'https://token@github.example'],
   ])('refuses %s=%s, naming the variable', async (name, value) => {
     await expect(load({ [name]: value })).rejects.toThrow(new RegExp(`^${name} must be .*got "${value.replace('.', '\\.')}"$`));
   });
@@ -104,6 +108,9 @@ describe('configuration', () => {
     expect(c.runtime).toMatchObject({ idleStatesKept: 0, maxRetries: 0 });
     expect(c.sandbox.idleMs).toBe(2000);
     expect(c.sandbox.capture.bytes).toBe(3 * 1024 * 1024);
+    expect((await load({ PADDOCK_MCP_IDLE_SECONDS: '2' })).mcp.idleMs).toBe(2000);
+    // A path prefix is kept (GitHub Enterprise behind one), without the trailing slash.
+    expect((await load({ PADDOCK_GITHUB_URL: 'https://git.example:8443/ghe/' })).github.url).toBe('https://git.example:8443/ghe');
   });
 
   it('keeps secrets out of anything that prints the configuration', async () => {

@@ -64,6 +64,7 @@ export interface SessionState {
 }
 
 const INTERRUPTED_BY_USER = 'The user interrupted this tool call before it finished.';
+const NOT_RUN_AFTER_ERROR = 'This tool call was not run: the turn ended with an error (see the session.error event).';
 const COMPACTED_PREFIX = 'Summary of the conversation so far (earlier turns were compacted to fit the context window):\n\n';
 
 /** Client content blocks → Messages API blocks. Files are not resolvable here, so they become a note. */
@@ -276,11 +277,15 @@ export class SessionFold {
           this.failures++;
           this.owedRetry = true;
         } else {
-          // The turn is given up: nothing stays owed until new input arrives.
+          // The turn is given up: nothing stays owed until new input arrives, and tool calls of
+          // the turn that have not run are not run (the error may be that tools cannot run).
           this.failures = 0;
           this.owedInput = false;
           this.owedRetry = false;
-          if (this.response) this.response.continues = false;
+          if (this.response) {
+            for (const u of this.response.uses) this.resolve(u.id, textResult(u.id, NOT_RUN_AFTER_ERROR));
+            this.response.continues = false;
+          }
         }
         break;
       }

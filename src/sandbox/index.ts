@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import { SandboxToolExecutor, type SessionFiles } from '../tools/executor.js';
+import path from 'node:path';
 import { BubblewrapProvider } from './bubblewrap/provider.js';
+import { SandboxPackageBuilder } from './packages/builder.js';
+import { PackageCache } from './packages/cache.js';
 import { ProcessProvider } from './process/provider.js';
 import { sandboxSettings, type SandboxSettings } from './settings.js';
 import type { SandboxProvider } from './types.js';
@@ -45,7 +48,20 @@ export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
     }
   }
   const volumes = provider?.name === 'bubblewrap' ? sessionVolumes(settings, runAs, log) : undefined;
+  // Packages are installed only where they can be mounted read-only: in bubblewrap sandboxes.
+  const packages =
+    provider?.name === 'bubblewrap'
+      ? new PackageCache({
+          root: path.join(deps.dataDir, 'packages'),
+          builder: new SandboxPackageBuilder({ provider, limits: settings.limits, timeoutMs: settings.packagesTimeoutMs, owner: runAs, serverPort: deps.serverPort, log }),
+          log,
+          rootOwned: root,
+          // Another node's build may have started just before: allow it the whole install time.
+          waitMs: 2 * settings.packagesTimeoutMs,
+        })
+      : undefined;
   return new SandboxToolExecutor({
+    packages,
     volumes,
     dataDir: deps.dataDir,
     log,

@@ -1,5 +1,6 @@
 import { envNumber } from '../env.js';
 import { DEFAULT_CAPTURE_LIMITS, type CaptureLimits } from '../tools/outputs.js';
+import { AGENT_TIMEOUTS } from './deadlines.js';
 import type { SandboxLimits } from './types.js';
 
 export interface SandboxSettings {
@@ -18,7 +19,12 @@ export interface SandboxSettings {
   volume: 'auto' | 'image' | 'directory';
   /** What the capture of /mnt/session/outputs copies into the Files API per turn, at most. */
   capture: CaptureLimits;
+  /** How long installing an environment's packages may take (bounded by the bash tool's maximum). */
+  packagesTimeoutMs: number;
 }
+
+/** The longest one install may run: the in-sandbox agent's bound on a command (deadlines.ts). */
+const PACKAGES_TIMEOUT_MAX_SECONDS = AGENT_TIMEOUTS.bashMaxMs / 1000;
 
 /** `PADDOCK_SANDBOX*` variables; read once at start. */
 export function sandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxSettings {
@@ -44,6 +50,7 @@ export function sandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxSe
       files: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_FILES', DEFAULT_CAPTURE_LIMITS.files, { min: 1 }),
       ms: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_SECONDS', DEFAULT_CAPTURE_LIMITS.ms / 1000, { min: 1 }) * 1000,
     },
+    packagesTimeoutMs: packagesTimeout(env) * 1000,
   };
 }
 
@@ -51,4 +58,10 @@ function volumeSetting(v: string | undefined): SandboxSettings['volume'] {
   const value = (v || 'auto').toLowerCase();
   if (value !== 'auto' && value !== 'image' && value !== 'directory') throw new Error(`PADDOCK_SANDBOX_VOLUME must be auto, image or directory, got "${v}"`);
   return value;
+}
+
+function packagesTimeout(env: NodeJS.ProcessEnv): number {
+  const s = envNumber(env, 'PADDOCK_PACKAGES_TIMEOUT_SECONDS', PACKAGES_TIMEOUT_MAX_SECONDS, { min: 1 });
+  if (s > PACKAGES_TIMEOUT_MAX_SECONDS) throw new Error(`PADDOCK_PACKAGES_TIMEOUT_SECONDS must be at most ${PACKAGES_TIMEOUT_MAX_SECONDS}, got "${env.PADDOCK_PACKAGES_TIMEOUT_SECONDS}"`);
+  return s;
 }

@@ -41,7 +41,22 @@ export interface SandboxSpec {
   mounts: Array<{ hostPath: string; path: string }>;
   limits: SandboxLimits;
   egress: EgressGate;
+  /** The environment's installed packages (src/sandbox/packages/), if it has any. */
+  packages?: PackagePrefix;
 }
+
+/**
+ * A directory of installed packages, mounted at `PACKAGES_PATH`: read-only in sessions, writable
+ * only by the sandbox that installs into it. `env` is added to every tool process's environment.
+ */
+export interface PackagePrefix {
+  hostPath: string;
+  writable: boolean;
+  env: Record<string, string>;
+}
+
+/** Where an environment's packages are, inside every sandbox. */
+export const PACKAGES_PATH = '/opt/paddock/env';
 
 /** Paths as the tools (and the model) see them. */
 export interface SandboxPaths {

@@ -1,0 +1,67 @@
+import { mkdtempSync, promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, expect, it } from 'vitest';
+import type { Environment } from '../../src/domain/environments.js';
+import { emptyPackages } from '../../src/domain/packages.js';
+import { BubblewrapProvider } from '../../src/sandbox/bubblewrap/provider.js';
+import { PACKAGE_MANAGER_HOSTS } from '../../src/sandbox/egress/policy.js';
+import { SandboxPackageBuilder } from '../../src/sandbox/packages/builder.js';
+import { PackageCache } from '../../src/sandbox/packages/cache.js';
+import { sandboxSettings } from '../../src/sandbox/settings.js';
+
+// Two nodes sharing one data dir (two caches, each with its own real bubblewrap builder) start
+// the same environment's first sessions at once: the lock file makes one build, the other node
+// waits for it and mounts the same result.
+const dataDir = mkdtempSync(path.join(tmpdir(), 'paddock-pkgcache-'));
+afterAll(async () => {
+  await fs.rm(dataDir, { recursive: true, force: true });
+});
+
+function node(lines: string[]): PackageCache {
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const log = pino({ level: 'info' }, sink);
+  const root = process.getuid?.() === 0;
+  const runAs = root ? { uid: 65534, gid: 65534 } : undefined;
+  const settings = sandboxSettings({ PADDOCK_SANDBOX_DISK_MB: '512', PADDOCK_SANDBOX_PROCESSES: '256' });
+  const provider = new BubblewrapProvider({ log, runAs });
+  const builder = new SandboxPackageBuilder({ provider, limits: settings.limits, timeoutMs: 300_000, owner: runAs, serverPort: () => 1, log });
+  return new PackageCache({ root: path.join(dataDir, 'packages'), builder, log, rootOwned: root, waitMs: 300_000 });
+}
+
+it('two nodes on one data dir build an environment\'s packages once', async () => {
+  const env = {
+    id: 'env_sharedcache01',
+    config: {
+      type: 'cloud',
+      // Named exactly: on this machine the registries answer at reserved addresses.
+      networking: { type: 'limited', allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')), allow_package_managers: true, allow_mcp_servers: false },
+      packages: { ...emptyPackages(), pip: ['idna==3.7'] },
+    },
+  } as unknown as Environment;
+  const linesA: string[] = [];
+  const linesB: string[] = [];
+  const [a, b] = await Promise.all([node(linesA).prepare(env), node(linesB).prepare(env)]);
+  expect(a?.hostPath).toBeDefined();
+  expect(b?.hostPath).toBe(a?.hostPath);
+  const installs = [...linesA, ...linesB].filter((l) => l.includes('"installing environment packages"'));
+  expect(installs).toHaveLength(1);
+  // The finished build is there, with its output, and (as root) owned by root: no sandbox user can change it.
+  expect(await fs.readFile(path.join(a!.hostPath, 'install.log'), 'utf8')).toMatch(/Successfully installed idna-3\.7/);
+  if (process.getuid?.() === 0) {
+    const entries = [a!.hostPath, ...(await fs.readdir(a!.hostPath, { recursive: true })).map((r) => path.join(a!.hostPath, r))];
+    const owners = new Set(await Promise.all(entries.map(async (e) => (await fs.lstat(e)).uid)));
+    expect([...owners]).toEqual([0]);
+  }
+  // A third node finds the build and installs nothing.
+  const linesC: string[] = [];
+  expect((await node(linesC).prepare(env))?.hostPath).toBe(a?.hostPath);
+  expect(linesC.filter((l) => l.includes('"installing environment packages"'))).toHaveLength(0);
+}, 300_000);

@@ -157,6 +157,8 @@ export class SandboxToolExecutor implements ToolExecutor {
     } catch (err) {
       const failed = packageFailure(err);
       if (failed) return failed;
+      // Interrupted while waiting for the environment's packages: the runner reports the interrupt.
+      if (call.signal.aborted) return errorOutcome(`The ${call.name} call was interrupted.`);
       this.opts.log.error({ err, session_id: call.session.id }, 'sandbox failed to start');
       return errorOutcome(`The sandbox could not be started: ${(err as Error).message}`);
     }

@@ -65,3 +65,24 @@ it('two nodes on one data dir build an environment\'s packages once', async () =
   expect((await node(linesC).prepare(env))?.hostPath).toBe(a?.hostPath);
   expect(linesC.filter((l) => l.includes('"installing environment packages"'))).toHaveLength(0);
 }, 300_000);
+
+it('a session that stops waiting (interrupted) does not stop the build others wait for', async () => {
+  const env = {
+    id: 'env_interrupted01',
+    config: {
+      type: 'cloud',
+      networking: { type: 'limited', allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')), allow_package_managers: true, allow_mcp_servers: false },
+      packages: { ...emptyPackages(), pip: ['six==1.16.0'] },
+    },
+  } as unknown as Environment;
+  const lines: string[] = [];
+  const cache = node(lines);
+  const interrupt = new AbortController();
+  const waiting = cache.prepare(env, interrupt.signal);
+  const other = cache.prepare(env);
+  interrupt.abort();
+  await expect(waiting).rejects.toThrow('interrupted');
+  const prefix = await other;
+  expect(await fs.readFile(path.join(prefix!.hostPath, 'install.log'), 'utf8')).toMatch(/Successfully installed six-1\.16\.0/);
+  expect(lines.filter((l) => l.includes('"installing environment packages"'))).toHaveLength(1);
+}, 300_000);

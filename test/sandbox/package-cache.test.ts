@@ -54,7 +54,7 @@ it('two nodes on one data dir build an environment\'s packages once', async () =
   const installs = [...linesA, ...linesB].filter((l) => l.includes('"installing environment packages"'));
   expect(installs).toHaveLength(1);
   // The finished build is there, with its output, and (as root) owned by root: no sandbox user can change it.
-  expect(await fs.readFile(path.join(a!.hostPath, 'install.log'), 'utf8')).toMatch(/Successfully installed idna-3\.7/);
+  expect(await fs.readFile(path.join(path.dirname(a!.hostPath), 'install.log'), 'utf8')).toMatch(/Successfully installed idna-3\.7/);
   if (process.getuid?.() === 0) {
     const entries = [a!.hostPath, ...(await fs.readdir(a!.hostPath, { recursive: true })).map((r) => path.join(a!.hostPath, r))];
     const owners = new Set(await Promise.all(entries.map(async (e) => (await fs.lstat(e)).uid)));
@@ -83,6 +83,47 @@ it('a session that stops waiting (interrupted) does not stop the build others wa
   interrupt.abort();
   await expect(waiting).rejects.toThrow('interrupted');
   const prefix = await other;
-  expect(await fs.readFile(path.join(prefix!.hostPath, 'install.log'), 'utf8')).toMatch(/Successfully installed six-1\.16\.0/);
+  expect(await fs.readFile(path.join(path.dirname(prefix!.hostPath), 'install.log'), 'utf8')).toMatch(/Successfully installed six-1\.16\.0/);
   expect(lines.filter((l) => l.includes('"installing environment packages"'))).toHaveLength(1);
+}, 300_000);
+
+it("what the build leaves behind is not trusted: symlinks it plants to host files are neither read nor written through", async () => {
+  // The build's user may write its home and the prefix while it runs (any package's install
+  // script can): here a stand-in does what such a script could, replacing the install log and
+  // planting the names Paddock writes with links to a host file.
+  const secret = path.join(dataDir, 'host-secret');
+  await fs.writeFile(secret, 'host secret\n', { mode: 0o600 });
+  const env = {
+    id: 'env_hostile01',
+    config: {
+      type: 'cloud',
+      networking: { type: 'limited', allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')), allow_package_managers: true, allow_mcp_servers: false },
+      packages: { ...emptyPackages(), pip: ['six==1.16.0', 'idna==3.7'] },
+    },
+  } as unknown as Environment;
+  const builds = path.join(dataDir, 'packages', '.build');
+  let planted = false;
+  const plant = (async () => {
+    for (let i = 0; i < 2000 && !planted; i++) {
+      const roots = await fs.readdir(builds).catch(() => [] as string[]);
+      for (const r of roots) {
+        const home = path.join(builds, r, 'home');
+        const log = path.join(home, 'install.log');
+        // Once the install is under way (its shell holds the log open and goes on writing to it).
+        if (!((await fs.stat(log).catch(() => undefined))?.size ?? 0)) continue;
+        await fs.rm(log);
+        await fs.symlink(secret, log);
+        for (const name of ['install.log', 'packages.json']) await fs.symlink(secret, path.join(builds, r, 'prefix', name));
+        planted = true;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const prefix = await node([]).prepare(env);
+  await plant;
+  expect(planted).toBe(true);
+  expect(await fs.readFile(secret, 'utf8')).toBe('host secret\n');
+  const log = await fs.readFile(path.join(path.dirname(prefix!.hostPath), 'install.log'), 'utf8');
+  expect(log).not.toContain('host secret');
+  expect(log).toMatch(/the install's output could not be read \(ELOOP\)/);
 }, 300_000);

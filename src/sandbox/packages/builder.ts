@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Networking } from '../../domain/environments.js';
@@ -74,7 +74,10 @@ export interface BuildJob {
 
 export interface BuildResult {
   ok: boolean;
-  /** Host path of the install's whole output. */
+  /**
+   * Host path of the install's output, a copy only Paddock can write: whatever the install left
+   * under `root` and `prefix` (symlinks included) is the build's, not to be trusted.
+   */
   log: string;
 }
 
@@ -150,9 +153,39 @@ export class SandboxPackageBuilder implements PackageBuilder {
       this.quota.forget(job.id);
       await sandbox.close();
     }
-    await fs.appendFile(log, refusals(gate) + (note ? `[paddock] ${note}\n` : ''));
-    return { ok, log };
+    // Nothing of the build runs any more (its sandbox is closed): copy what it wrote, safely.
+    const copy = path.join(job.root, 'install.log');
+    await copyOutput(log, copy, LOG_MAX_BYTES);
+    await fs.appendFile(copy, refusals(gate) + (note ? `[paddock] ${note}\n` : ''));
+    return { ok, log: copy };
   }
+}
+
+/** The most of an install's output that is kept (its end). */
+const LOG_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Copies the end of the log the build wrote, opened without following a symlink and checked to
+ * be a regular file: the build could have replaced it with a link to any host file.
+ */
+async function copyOutput(src: string, dest: string, maxBytes: number): Promise<void> {
+  let text = '';
+  try {
+    const fh = await fs.open(src, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new Error('not a regular file');
+      const start = Math.max(0, st.size - maxBytes);
+      const buf = Buffer.alloc(st.size - start);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+      text = (start > 0 ? `[paddock] (the first ${start} bytes of the output are left out)\n` : '') + buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    text = `[paddock] the install's output could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})\n`;
+  }
+  await fs.writeFile(dest, text, { flag: 'wx', mode: 0o600 });
 }
 
 /** The build's refused connections, one line per host and reason (package managers retry a lot). */

@@ -10,6 +10,8 @@ import { PACKAGE_ENV, type PackageBuilder } from './builder.js';
 
 /** Bump when what a build produces changes (layout, script): every cache is then built anew. */
 const RECIPE = 1;
+/** In a finished build, the installed packages (what sandboxes mount); beside them, Paddock's files. */
+const PREFIX_DIR = 'env';
 /** A lock whose holder stopped refreshing it this long ago is taken over (its node died). */
 const LOCK_STALE_MS = 60_000;
 const LOCK_REFRESH_MS = 10_000;
@@ -41,7 +43,7 @@ export interface PackageCacheOptions {
  * data dir, a lock file decides who builds while the others wait for its result.
  *
  * Layout: `<root>/<environment id>/<hash>/` is a finished build (it appears by an atomic rename,
- * so it is complete when it exists), with its `install.log` and `packages.json`;
+ * so it is complete when it exists): the packages in `env/`, beside `install.log` and `packages.json`;
  * `<hash>.failed.log` keeps the output of the last failed attempt. Builds run in `<root>/.build/`.
  */
 export class PackageCache {
@@ -132,11 +134,16 @@ export class PackageCache {
             `Fix config.packages (or the networking it needs) and send a new message to try again. The install's output${output.cut ? ' (last lines)' : ''}:\n${output.text}`,
         );
       }
-      await fs.copyFile(result.log, path.join(prefix, 'install.log'));
-      await fs.writeFile(path.join(prefix, 'packages.json'), JSON.stringify(normalized(packages), null, 2) + '\n');
+      // Paddock's own files go beside the packages, into a directory the build never could
+      // write: inside the prefix, a name may already be the build's symlink to a host file.
+      const out = path.join(root, 'out');
+      await fs.mkdir(out, { mode: 0o755 });
+      await fs.copyFile(result.log, path.join(out, 'install.log'));
+      await fs.writeFile(path.join(out, 'packages.json'), JSON.stringify(normalized(packages), null, 2) + '\n', { flag: 'wx' });
       // Nothing the build's sandbox user could write stays writable by it.
       if (this.opts.rootOwned) await chownTree(prefix, 0, 0);
-      await fs.rename(prefix, dir).catch(async (err: NodeJS.ErrnoException) => {
+      await fs.rename(prefix, path.join(out, PREFIX_DIR));
+      await fs.rename(out, dir).catch(async (err: NodeJS.ErrnoException) => {
         // A node whose lock went stale published the same list first: theirs is as good.
         if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
       });
@@ -169,7 +176,7 @@ export function packagesHash(packages: Packages): string {
 }
 
 function prefixAt(dir: string): PackagePrefix {
-  return { hostPath: dir, writable: false, env: PACKAGE_ENV };
+  return { hostPath: path.join(dir, PREFIX_DIR), writable: false, env: PACKAGE_ENV };
 }
 
 async function isDir(p: string): Promise<boolean> {

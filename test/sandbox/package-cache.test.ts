@@ -56,7 +56,7 @@ it('two nodes on one data dir build an environment\'s packages once', async () =
   // The finished build is there, with its output, and (as root) owned by root: no sandbox user can change it.
   expect(await fs.readFile(path.join(path.dirname(a!.hostPath), 'install.log'), 'utf8')).toMatch(/Successfully installed idna-3\.7/);
   if (process.getuid?.() === 0) {
-    const entries = [a!.hostPath, ...(await fs.readdir(a!.hostPath, { recursive: true })).map((r) => path.join(a!.hostPath, r))];
+    const entries = [a!.hostPath, ...(await fs.readdir(a!.hostPath, { recursive: true })).map((r) => path.join(a!.hostPath, r))]; // idna has no links
     const owners = new Set(await Promise.all(entries.map(async (e) => (await fs.lstat(e)).uid)));
     expect([...owners]).toEqual([0]);
   }
@@ -93,6 +93,12 @@ it("what the build leaves behind is not trusted: symlinks it plants to host file
   // planting the names Paddock writes with links to a host file.
   const secret = path.join(dataDir, 'host-secret');
   await fs.writeFile(secret, 'host secret\n', { mode: 0o600 });
+  // A host directory whose files belong to someone else: a linked directory must not be walked into.
+  const victim = path.join(dataDir, 'victim');
+  await fs.mkdir(victim);
+  await fs.writeFile(path.join(victim, 'file'), 'x');
+  await fs.chown(path.join(victim, 'file'), 4321, 4321).catch(() => undefined);
+  const victimOwner = (await fs.stat(path.join(victim, 'file'))).uid;
   const env = {
     id: 'env_hostile01',
     config: {
@@ -114,6 +120,7 @@ it("what the build leaves behind is not trusted: symlinks it plants to host file
         await fs.rm(log);
         await fs.symlink(secret, log);
         for (const name of ['install.log', 'packages.json']) await fs.symlink(secret, path.join(builds, r, 'prefix', name));
+        await fs.symlink(victim, path.join(builds, r, 'prefix', 'linked-dir'));
         planted = true;
       }
       await new Promise((r) => setTimeout(r, 10));
@@ -123,6 +130,7 @@ it("what the build leaves behind is not trusted: symlinks it plants to host file
   await plant;
   expect(planted).toBe(true);
   expect(await fs.readFile(secret, 'utf8')).toBe('host secret\n');
+  expect((await fs.stat(path.join(victim, 'file'))).uid).toBe(victimOwner);
   const log = await fs.readFile(path.join(path.dirname(prefix!.hostPath), 'install.log'), 'utf8');
   expect(log).not.toContain('host secret');
   expect(log).toMatch(/the install's output could not be read \(ELOOP\)/);

@@ -186,9 +186,18 @@ async function isDir(p: string): Promise<boolean> {
   );
 }
 
+/**
+ * Hands a finished build's tree to `uid`, links included, never following one: fs.readdir's own
+ * `recursive` descends into symlinked directories, and the build may have planted one to any
+ * host directory.
+ */
 async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
   await fs.lchown(dir, uid, gid);
-  for (const rel of await fs.readdir(dir, { recursive: true })) await fs.lchown(path.join(dir, rel), uid, gid);
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(p, uid, gid);
+    else await fs.lchown(p, uid, gid);
+  }
 }
 
 /** The end of a file, at most `chars` long, cut at a line start. */

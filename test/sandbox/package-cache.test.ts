@@ -1,4 +1,4 @@
-import { mkdtempSync, promises as fs } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -134,4 +134,21 @@ it("what the build leaves behind is not trusted: symlinks it plants to host file
   const log = await fs.readFile(path.join(path.dirname(prefix!.hostPath), 'install.log'), 'utf8');
   expect(log).not.toContain('host secret');
   expect(log).toMatch(/the install's output could not be read \(ELOOP\)/);
+}, 300_000);
+
+const GO = ['/usr/local/go/bin/go', '/usr/bin/go'].some((p) => existsSync(p));
+it.skipIf(!GO)('go packages are built with the host\'s Go and installed as binaries on the PATH', async () => {
+  const env = {
+    id: 'env_gopackages01',
+    config: {
+      type: 'cloud',
+      networking: { type: 'limited', allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')), allow_package_managers: true, allow_mcp_servers: false },
+      // Unversioned: the script asks for @latest.
+      packages: { ...emptyPackages(), go: ['golang.org/x/example/hello'] },
+    },
+  } as unknown as Environment;
+  const prefix = await node([]).prepare(env);
+  expect(await fs.readFile(path.join(path.dirname(prefix!.hostPath), 'install.log'), 'utf8')).toMatch(/go: installing golang\.org\/x\/example\/hello\n/);
+  expect((await fs.stat(path.join(prefix!.hostPath, 'go/bin/hello'))).mode & 0o111).toBeTruthy();
+  expect(prefix!.env.PATH.split(':')).toContain('/opt/paddock/env/go/bin');
 }, 300_000);

@@ -26,6 +26,8 @@ const INSTALL_SCRIPT = [
   'set -u',
   'cd /workspace || exit 1',
   'P=__PREFIX__',
+  // Go's official install location is not on the usual PATH.
+  'export PATH="$PATH:/usr/local/go/bin"',
   'export TMPDIR=/workspace/tmp CARGO_HOME=/workspace/cargo GOPATH=/workspace/go GOCACHE=/workspace/go/cache GOFLAGS=-modcacherw',
   'export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false',
   'mkdir -p "$TMPDIR"',

@@ -221,6 +221,28 @@ describe('what a session owes', () => {
     expect(log.state().owed).toEqual({ kind: 'open_request' });
   });
 
+  it('a tool call whose sandbox could not be prepared ends the turn: its session.error leaves the other calls unrun, and idle end_turn is owed', () => {
+    const log = new Log();
+    log.user('two calls');
+    log.add('session.status_running');
+    const { ids } = log.request([bash('allow'), bash('allow')]);
+    log.add('agent.tool_result', { tool_use_id: ids[0], content: [{ type: 'text', text: 'install failed' }], is_error: true });
+    log.add('session.error', { error: { type: 'unknown_error', message: 'install failed', retry_status: { type: 'exhausted' } } });
+    expect(log.state().owed).toEqual({ kind: 'idle', stop_reason: { type: 'end_turn' } });
+    log.idle({ type: 'end_turn' });
+    log.user('again');
+    log.add('span.model_request_start');
+    // The model hears what happened to both calls.
+    expect(log.state().messages.at(-1)).toEqual({
+      role: 'user',
+      content: [
+        { type: 'tool_result', tool_use_id: ids[0], content: [{ type: 'text', text: 'install failed' }], is_error: true },
+        { type: 'tool_result', tool_use_id: ids[1], content: [{ type: 'text', text: expect.stringMatching(/^This tool call was not run: the turn ended with an error/) }], is_error: true },
+        { type: 'text', text: 'again' },
+      ],
+    });
+  });
+
   it('a terminated session is owed nothing, whatever arrives', () => {
     const log = new Log();
     log.add('session.status_terminated');

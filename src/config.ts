@@ -24,6 +24,8 @@ export interface Config {
   corsOrigins: string[];
   /** Hosts, addresses and CIDR ranges the server's own outbound calls may reach though not global (src/net/outbound.ts). */
   outboundAllowHosts: string[];
+  /** Where GitHub is (`PADDOCK_GITHUB_URL`): repository resources must be repositories under it. */
+  githubUrl: string;
 }
 
 /**
@@ -66,5 +68,21 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       .split(',')
       .map((h) => h.trim())
       .filter(Boolean),
+    githubUrl: githubUrl(env.PADDOCK_GITHUB_URL),
   };
+}
+
+/** An http(s) origin, optionally with a path prefix (GitHub Enterprise Server behind a path); no trailing slash. */
+function githubUrl(v: string | undefined): string {
+  const text = v || 'https://github.com';
+  let u: URL | undefined;
+  try {
+    u = new URL(text);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password || u.search || u.hash) {
+    throw new Error(`PADDOCK_GITHUB_URL must be an http(s) URL such as https://github.com, got "${text}"`);
+  }
+  return u.origin + u.pathname.replace(/\/+$/, '');
 }

@@ -49,7 +49,16 @@ export async function startPaddock(config: Config, log: Logger = pino({ level: c
 /** Where features that run in the background are started; each registers its own shutdown. */
 async function startFeatures(ctx: AppContext): Promise<void> {
   await checkMasterKey(ctx.store.db, ctx.secrets);
-  const tools = createSandboxExecutor({ dataDir: ctx.config.dataDir, serverPort: () => ctx.config.port, log: ctx.log, files: ctx.files });
+  const tools = createSandboxExecutor({
+    dataDir: ctx.config.dataDir,
+    serverPort: () => ctx.config.port,
+    log: ctx.log,
+    files: ctx.files,
+    credentials: ctx.credentials,
+    repositories: ctx.resources,
+    outboundAllowHosts: ctx.config.outboundAllowHosts,
+    report: async (sessionId, error) => void (await ctx.events.append(sessionId, [{ type: 'session.error', error }])),
+  });
   ctx.tools = tools;
   ctx.onClose.push(() => tools.close());
   const runtime = await startRuntime(ctx, clusterLeases(ctx));

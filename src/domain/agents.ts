@@ -174,7 +174,7 @@ export class Agents {
 
   async versions(id: string, q: { after?: number; before?: number; direction: 'asc' | 'desc'; limit: number }): Promise<Agent[]> {
     const head = await this.get(id);
-    let query = this.db.selectFrom('agent_versions').select('data').where('agent_id', '=', id);
+    const query = this.db.selectFrom('agent_versions').select('data').where('agent_id', '=', id);
     const rows = await keyset(query, 'version', q).execute();
     return rows.map((r) => ({ ...readJson<Agent>(r.data), archived_at: head.archived_at }));
   }

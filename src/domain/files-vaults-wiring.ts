@@ -38,7 +38,7 @@ export function wireFilesAndVaults(config: Config, store: Store, sessions: Sessi
   const vaults = new Vaults(store.db);
   const outbound = new Outbound({ allow: config.outboundAllowHosts ?? [], serverPort: () => config.port, log });
   const credentials = new Credentials(store.db, vaults, secrets, outbound);
-  const resources = new SessionResources(store.db, files, sessions, secrets);
+  const resources = new SessionResources(store.db, files, sessions, secrets, config.githubUrl);
   sessions.resolveResources = (input, sessionId) => resources.resolveForCreate(input, sessionId);
   sessions.checkVaults = (ids) => vaults.checkForSession(ids);
   const retire = sessions.hooks.retire;

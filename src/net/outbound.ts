@@ -50,6 +50,16 @@ export class Outbound {
   }
 
   async request(target: string, opts: RequestOptions): Promise<HttpResult> {
+    const { url, address, port } = await this.check(target);
+    const socket = await (this.opts.connect ?? tcpConnect)(address, port, opts.signal);
+    return requestOver(url, socket, opts);
+  }
+
+  /**
+   * Resolves a URL's host once and checks the address, for a caller that connects by other means
+   * (a server-side `git clone` pinned to `address`): throws OutboundRefused when it may not.
+   */
+  async check(target: string): Promise<{ url: URL; host: string; port: number; address: string }> {
     const url = new URL(target);
     const port = portOf(url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw this.refuse(url.hostname, port, `${url.protocol} is not http or https`);
@@ -62,8 +72,7 @@ export class Outbound {
     const named = this.allow.some((e) => 'name' in e && e.name === host);
     const picked = await pickAddress(host, (c) => this.verdict(c, port, named));
     if ('refused' in picked) throw this.refuse(host, port, picked.refused);
-    const socket = await (this.opts.connect ?? tcpConnect)(picked.address, port, opts.signal);
-    return requestOver(url, socket, opts);
+    return { url, host, port, address: picked.address };
   }
 
   private verdict(c: Classified, port: number, named: boolean): string | undefined {

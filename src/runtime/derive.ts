@@ -8,6 +8,7 @@ type ContentBlock = Anthropic.Messages.ContentBlockParam;
 /** What client content becomes for the model: blocks a user turn and a tool result both take. */
 type InputBlock = Anthropic.Messages.TextBlockParam | Anthropic.Messages.ImageBlockParam | Anthropic.Messages.DocumentBlockParam | Anthropic.Messages.SearchResultBlockParam;
 type IdleStopReason = EventOf<'session.status_idle'>['stop_reason'];
+type SessionErrorType = EventOf<'session.error'>['error']['type'];
 
 /** A tool call the model made, and what has become of it. */
 export interface ToolUse {
@@ -117,6 +118,21 @@ export type TurnUsage = Pick<Anthropic.Messages.Usage, 'input_tokens' | 'output_
     cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number } | null;
     server_tool_use?: { web_search_requests?: number; web_fetch_requests?: number } | null;
   };
+
+/**
+ * `session.error` types about a resource the sandbox starts without (docs/runtime.md, "Setup
+ * errors"): the session goes on, so they neither end the turn nor count as model retries,
+ * whatever their `retry_status`. Every other `session.error` (a failed package install among
+ * them) is read by its `retry_status`.
+ */
+const SIDE_ERRORS: ReadonlySet<string> = new Set<SessionErrorType>([
+  'repository_authentication_error',
+  'repository_forbidden_error',
+  'repository_not_found_error',
+  'repository_checkout_error',
+  'repository_clone_error',
+  'credential_host_unreachable_error',
+]);
 
 /**
  * Folds a session's log into the state the runner acts on, one event at a time. Folding the
@@ -273,6 +289,9 @@ export class SessionFold {
         break;
       }
       case 'session.error': {
+        // A resource the sandbox started without (a repository not cloned, a credential host the
+        // environment blocks) leaves the turn alone: the session goes on without it.
+        if (SIDE_ERRORS.has(e.error.type)) break;
         if (e.error.retry_status.type === 'retrying') {
           this.failures++;
           this.owedRetry = true;

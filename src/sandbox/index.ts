@@ -1,9 +1,16 @@
-import type { Logger } from 'pino';
-import { SandboxToolExecutor, type SessionFiles } from '../tools/executor.js';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import { Outbound } from '../net/outbound.js';
+import { SandboxToolExecutor, type SessionFiles } from '../tools/executor.js';
 import { BubblewrapProvider } from './bubblewrap/provider.js';
+import { EgressCA, upstreamTrust } from './egress/ca.js';
+import type { CredentialSource } from './egress/session-credentials.js';
+import { SessionRepositories, type RepositorySource } from './git/repositories.js';
 import { SandboxPackageBuilder } from './packages/builder.js';
 import { PackageCache } from './packages/cache.js';
+import { SessionExtras, type ErrorReporter } from './session-extras.js';
 import { ProcessProvider } from './process/provider.js';
 import { sandboxSettings, type SandboxSettings } from './settings.js';
 import type { SandboxProvider } from './types.js';
@@ -16,6 +23,14 @@ export interface SandboxDeps {
   log: Logger;
   files?: SessionFiles;
   settings?: SandboxSettings;
+  /** The vault: `environment_variable` credentials are added to requests by the egress proxy. */
+  credentials?: CredentialSource;
+  /** Session resources: `github_repository` ones are cloned and mounted, their tokens added by the egress proxy. */
+  repositories?: RepositorySource;
+  /** `PADDOCK_OUTBOUND_ALLOW_HOSTS`: what server-side clones may reach though not global. */
+  outboundAllowHosts?: string[];
+  /** Where a `session.error` about a sandbox's credentials or repositories is recorded. */
+  report?: ErrorReporter;
 }
 
 /**
@@ -43,7 +58,7 @@ export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
       unavailable = `no sandbox is available on this server (${problem})`;
       log.error(`sandbox unavailable: ${problem}. Built-in tools will fail until bubblewrap works, or set PADDOCK_SANDBOX=process to run them unsandboxed (unsafe).`);
     } else {
-      provider = new BubblewrapProvider({ log, runAs });
+      provider = new BubblewrapProvider({ log, runAs, egress: { ca: EgressCA.load(deps.dataDir), upstreamTrust: tls.createSecureContext({ ca: upstreamTrust(settings.upstreamCaFile) }) } });
       log.info({ run_as: runAs?.uid ?? process.getuid?.(), limits: settings.limits }, 'sandbox provider: bubblewrap');
     }
   }
@@ -71,7 +86,28 @@ export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
     serverPort: deps.serverPort,
     files: deps.files,
     owner: provider?.name === 'bubblewrap' ? runAs : undefined,
+    extras: provider?.name === 'bubblewrap' ? sessionExtras(deps, settings, runAs, log) : undefined,
   });
+}
+
+/** Credentials and repositories in sandboxes: both need the egress proxy, so bubblewrap only. */
+function sessionExtras(deps: SandboxDeps, settings: SandboxSettings, runAs: { uid: number; gid: number } | undefined, log: Logger): SessionExtras {
+  let caFile: string | undefined;
+  if (settings.upstreamCaFile) {
+    // git takes one CA file: the host's store and the operator's extra CAs together.
+    caFile = path.join(deps.dataDir, 'egress-upstream-ca.pem');
+    writeFileSync(caFile, upstreamTrust(settings.upstreamCaFile).join('\n'), { mode: 0o644 });
+  }
+  const repositories = deps.repositories
+    ? new SessionRepositories({
+        source: deps.repositories,
+        outbound: new Outbound({ allow: deps.outboundAllowHosts ?? [], serverPort: deps.serverPort, log }),
+        owner: runAs,
+        caFile,
+        log,
+      })
+    : undefined;
+  return new SessionExtras({ credentials: deps.credentials, repositories, report: deps.report, log });
 }
 
 /**

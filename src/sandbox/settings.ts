@@ -21,6 +21,11 @@ export interface SandboxSettings {
   capture: CaptureLimits;
   /** How long installing an environment's packages may take (bounded by the bash tool's maximum). */
   packagesTimeoutMs: number;
+  /**
+   * `PADDOCK_UPSTREAM_CA_FILE`: extra certificate authorities (PEM) trusted, besides the system's,
+   * when Paddock verifies a server it talks to for a sandbox (credential hosts, repositories).
+   */
+  upstreamCaFile?: string;
 }
 
 /** The longest one install may run: the in-sandbox agent's bound on a command (deadlines.ts). */
@@ -51,6 +56,7 @@ export function sandboxSettings(env: NodeJS.ProcessEnv = process.env): SandboxSe
       ms: envNumber(env, 'PADDOCK_SANDBOX_CAPTURE_SECONDS', DEFAULT_CAPTURE_LIMITS.ms / 1000, { min: 1 }) * 1000,
     },
     packagesTimeoutMs: packagesTimeout(env) * 1000,
+    upstreamCaFile: env.PADDOCK_UPSTREAM_CA_FILE || undefined,
   };
 }
 

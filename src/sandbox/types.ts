@@ -1,6 +1,7 @@
 import type { Networking } from '../domain/environments.js';
 import type { AgentBlock, AgentConfig, AgentMethod } from '../tools/agent/protocol.js';
 import type { EgressGate } from './egress/gate.js';
+import type { Injector } from './egress/inject.js';
 
 /**
  * The sandbox port: where a session's tools run. A provider gives each session an isolated
@@ -43,6 +44,12 @@ export interface SandboxSpec {
   egress: EgressGate;
   /** The environment's installed packages (src/sandbox/packages/), if it has any. */
   packages?: PackagePrefix;
+  /** Read-write directories: host path → absolute path inside the sandbox (cloned repositories). */
+  binds?: Array<{ hostPath: string; path: string }>;
+  /** Variables for tool processes beyond the sandbox's own (credential placeholders). */
+  env?: Record<string, string>;
+  /** What the egress proxy adds to requests on their way out (credentials, repository tokens). */
+  injector?: Injector;
 }
 
 /**

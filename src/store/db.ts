@@ -54,7 +54,7 @@ const migrationFiles: MigrationProvider = {
   },
 };
 
-export async function migrate(db: Kysely<any>): Promise<void> {
+export async function migrate(db: Kysely<Database>): Promise<void> {
   const migrator = new Migrator({ db, provider: migrationFiles });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');

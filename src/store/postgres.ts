@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
+import type { Database } from './schema.js';
 
 /**
  * Postgres specifics of the one query layer, kept here so that queries and migrations stay
@@ -37,7 +38,7 @@ const MIGRATION_TABLES = /^kysely_migration/;
  * migrations covers every feature's tables without each migration having to remember it; a
  * column that is already "C" is left alone, so this is a no-op after the first start.
  */
-export async function useByteOrder(db: Kysely<any>): Promise<void> {
+export async function useByteOrder(db: Kysely<Database>): Promise<void> {
   await db.transaction().execute(async (trx) => {
     // Several nodes may start at once: one of them rewrites, the others then find nothing to do.
     await sql`select pg_advisory_xact_lock(hashtext('paddock:byte-order'))`.execute(trx);

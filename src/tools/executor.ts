@@ -12,6 +12,7 @@ import type { PackageCache } from '../sandbox/packages/cache.js';
 import { preparePackages, packageFailure } from '../sandbox/packages/session.js';
 import type { SandboxSettings } from '../sandbox/settings.js';
 import type { Sandbox, SandboxProvider, SessionDirs } from '../sandbox/types.js';
+import type { SessionExtras } from '../sandbox/session-extras.js';
 import type { SessionVolumes } from '../sandbox/volume.js';
 import { definitionsFor } from './definitions.js';
 import { captureOutputs, type OutputFiles } from './outputs.js';
@@ -39,6 +40,8 @@ export interface SandboxExecutorOptions {
   volumes?: SessionVolumes;
   /** Installs and caches environments' packages; undefined where they cannot be installed. */
   packages?: PackageCache;
+  /** Credentials and repositories brought into sandboxes (src/sandbox/session-extras.ts). */
+  extras?: SessionExtras;
 }
 
 interface Live {
@@ -55,6 +58,17 @@ const errorOutcome = (text: string): ToolOutcome => ({ is_error: true, content: 
 function networkingOf(call: ToolCall): Networking {
   const c = call.environment.config;
   return c.type === 'cloud' ? c.networking : { type: 'unrestricted' };
+}
+
+/** Hosts of the agent's MCP servers (what `allow_mcp_servers` opens). */
+function mcpHostsOf(session: Session): string[] {
+  return (session.agent.mcp_servers as Array<{ url: string }>).flatMap((s) => {
+    try {
+      return [new URL(s.url).hostname];
+    } catch {
+      return [];
+    }
+  });
 }
 
 function toolConfig(session: Session, name: string): Record<string, unknown> | undefined {
@@ -76,6 +90,8 @@ export class SandboxToolExecutor implements ToolExecutor {
   /** Sandboxes being stopped: a session's next sandbox starts only once its last one is gone. */
   private readonly closing = new Map<string, Promise<void>>();
   private readonly quota: WorkspaceQuota;
+  /** Per session: the repositories its live sandbox was started with (SessionExtras.changed). */
+  private readonly repositoriesMounted = new Map<string, Map<string, string>>();
 
   constructor(private readonly opts: SandboxExecutorOptions) {
     this.quota = new WorkspaceQuota(opts.settings.limits.diskMib);
@@ -135,14 +151,7 @@ export class SandboxToolExecutor implements ToolExecutor {
   private gate(call: ToolCall): EgressGate {
     let gate = this.gates.get(call.session.id);
     if (!gate) {
-      const mcpHosts = (call.session.agent.mcp_servers as Array<{ url: string }>).flatMap((s) => {
-        try {
-          return [new URL(s.url).hostname];
-        } catch {
-          return [];
-        }
-      });
-      gate = new EgressGate({ sessionId: call.session.id, networking: networkingOf(call), mcpHosts, serverPort: this.opts.serverPort, log: this.opts.log });
+      gate = new EgressGate({ sessionId: call.session.id, networking: networkingOf(call), mcpHosts: mcpHostsOf(call.session), serverPort: this.opts.serverPort, log: this.opts.log });
       this.gates.set(call.session.id, gate);
     }
     return gate;
@@ -151,6 +160,7 @@ export class SandboxToolExecutor implements ToolExecutor {
   private async inSandbox(call: ToolCall): Promise<ToolOutcome> {
     const id = call.session.id;
     const dirs = this.dirs(id);
+    await this.restartForNewRepositories(call);
     let sandbox: Sandbox;
     try {
       sandbox = await this.sandboxFor(call, dirs);
@@ -232,6 +242,8 @@ export class SandboxToolExecutor implements ToolExecutor {
       if (owner) for (const d of [dirs.workspace, dirs.outputs]) await fs.chown(d, owner.uid, owner.gid);
     }
     const mounts = await this.fileResources(call.session, dirs);
+    const extras = await this.opts.extras?.prepare(call.session, dirs, networkingOf(call), mcpHostsOf(call.session));
+    if (extras) this.repositoriesMounted.set(call.session.id, extras.attempted);
     const started = Date.now();
     const sandbox = await this.opts.provider!.start({
       sessionId: call.session.id,
@@ -241,12 +253,27 @@ export class SandboxToolExecutor implements ToolExecutor {
       limits: this.opts.settings.limits,
       egress: this.gate(call),
       packages,
+      env: extras?.env,
+      binds: extras?.binds,
+      injector: extras?.injector,
     });
     // Background writers are bounded all the time the sandbox lives, not only during a call.
     const guard = this.quota.guard(call.session.id, dirs, () => void sandbox.call('cancel', {}));
     void sandbox.exited.then(() => guard.stop());
     this.opts.log.info({ session_id: call.session.id, provider: this.opts.provider!.name, ms: Date.now() - started }, 'sandbox started');
     return sandbox;
+  }
+
+  /**
+   * A repository added while the sandbox runs (or retried with a new token) can only be mounted
+   * by a new sandbox: the running one is stopped first (its background processes end; the
+   * workspace stays).
+   */
+  private async restartForNewRepositories(call: ToolCall): Promise<void> {
+    const id = call.session.id;
+    if (!this.live.has(id) || !this.opts.extras?.changed(call.session, this.repositoriesMounted.get(id))) return;
+    this.opts.log.info({ session_id: id }, 'sandbox restarts to mount the session\'s new repositories');
+    await this.release(id, 'idle');
   }
 
   /** File resources are copied beside the workspace and mounted read-only at their mount paths. */
@@ -292,6 +319,7 @@ export class SandboxToolExecutor implements ToolExecutor {
     if (volume && !this.live.has(sessionId)) await this.opts.volumes!.unmount(volume.mountPoint);
     if (reason === 'deleted') {
       this.gates.delete(sessionId);
+      this.repositoriesMounted.delete(sessionId);
       this.quota.forget(sessionId);
       await fs.rm(this.dirs(sessionId).root, { recursive: true, force: true });
     }

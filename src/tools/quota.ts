@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { repositoriesDir } from '../sandbox/git/repositories.js';
 import type { SessionDirs } from '../sandbox/types.js';
 import { diskUsage } from './outputs.js';
 
@@ -41,7 +42,8 @@ export class WorkspaceQuota {
       const st = await fs.statfs(dirs.volume.mountPoint);
       state = { used: (st.blocks - st.bfree) * st.bsize, full: st.bavail * st.bsize < FULL_SLACK_BYTES };
     } else {
-      const used = (await diskUsage(dirs.workspace)) + (await diskUsage(dirs.outputs));
+      // Cloned repositories are mounted read-write: they count too.
+      const used = (await diskUsage(dirs.workspace)) + (await diskUsage(dirs.outputs)) + (await diskUsage(repositoriesDir(dirs)));
       state = { used, full: used > this.quotaBytes };
     }
     this.lastUsed.set(sessionId, state.used);

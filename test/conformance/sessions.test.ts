@@ -180,7 +180,7 @@ describe('sessions: retrieve, update, archive, delete', () => {
 
 describe('sessions: list', () => {
   let agent: Anthropic.Beta.Agents.BetaManagedAgentsAgent;
-  let ids: string[] = [];
+  const ids: string[] = [];
 
   beforeAll(async () => {
     agent = await newAgent();

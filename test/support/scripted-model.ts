@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 /**
  * A scripted Messages API on 127.0.0.1: the one thing tests may fake. Paddock reaches it through
@@ -101,7 +101,7 @@ export async function startScriptedModel(): Promise<ScriptedModel> {
   let fallback: Script = {};
   const requests: RecordedRequest[] = [];
   const waiters: Array<() => void> = [];
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
 
   const state = { aborted: 0 };
 

@@ -23,7 +23,7 @@ export async function openSse(url: string, apiKey: string, headers: Record<strin
   let ended = false;
   let buf = '';
   const wake = () => waiters.splice(0).forEach((w) => w());
-  (async () => {
+  void (async () => {
     try {
       const decoder = new TextDecoder();
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {

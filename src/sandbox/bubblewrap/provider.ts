@@ -1,11 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
+import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../../tools/agent/protocol.js';
 import { agentScriptPath } from '../agent-source.js';
 import { AgentChannel } from '../channel.js';
 import { AGENT_TIMEOUTS, callDeadlineMs } from '../deadlines.js';
+import { SYSTEM_BUNDLES, type EgressCA } from '../egress/ca.js';
 import { EgressProxy } from '../egress/proxy.js';
 import { agentLimits, PACKAGES_PATH, type Sandbox, type SandboxProvider, type SandboxSpec } from '../types.js';
 
@@ -34,7 +36,12 @@ export interface BubblewrapOptions {
   log: Logger;
   /** Run bwrap as this host user (needed when Paddock runs as root: root ignores process limits). */
   runAs?: { uid: number; gid: number };
+  /** The installation's egress CA (sandboxes trust it) and the trust for the servers behind it. */
+  egress?: { ca: EgressCA; upstreamTrust: tls.SecureContext };
 }
+
+/** Where the sandbox finds the egress CA alone (NODE_EXTRA_CA_CERTS) and the whole bundle it trusts. */
+const CA_PATHS = { ca: '/etc/paddock/egress-ca.pem', bundle: '/etc/paddock/ca-certificates.crt' };
 
 /**
  * One bubblewrap sandbox per session: new user, PID, IPC, UTS, mount, network and cgroup
@@ -44,8 +51,12 @@ export interface BubblewrapOptions {
 export class BubblewrapProvider implements SandboxProvider {
   readonly name = 'bubblewrap' as const;
   private readonly agentSource = readFileSync(agentScriptPath());
+  /** The trust files every sandbox gets (see trustFiles). */
+  private readonly trust: Array<{ path: string; content: string }>;
 
-  constructor(private readonly opts: BubblewrapOptions) {}
+  constructor(private readonly opts: BubblewrapOptions) {
+    this.trust = opts.egress ? trustFiles(opts.egress.ca.certPem) : [];
+  }
 
   /** Why bubblewrap cannot be used here, or undefined when a sandbox starts. */
   static probe(runAs?: { uid: number; gid: number }): string | undefined {
@@ -59,7 +70,8 @@ export class BubblewrapProvider implements SandboxProvider {
   }
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
-    const proxy = new EgressProxy(spec.dirs.proxySocket, spec.egress);
+    const intercept = spec.injector && !spec.injector.empty && this.opts.egress ? { injector: spec.injector, ...this.opts.egress, log: this.opts.log } : undefined;
+    const proxy = new EgressProxy(spec.dirs.proxySocket, spec.egress, intercept);
     await proxy.start();
     const staged = this.opts.runAs ? STAGE + '/s' : spec.dirs.root;
     const rel = (p: string) => path.join(staged, path.relative(spec.dirs.root, p));
@@ -68,7 +80,7 @@ export class BubblewrapProvider implements SandboxProvider {
     const packagesDir = this.opts.runAs ? STAGE + '/p' : spec.packages?.hostPath;
     const agentConfig: AgentConfig = {
       workspace: PATHS.workspace,
-      env: withPackages(toolEnv(), spec.packages?.env),
+      env: withPackages(toolEnv(spec.env ?? {}, this.trust.length > 0), spec.packages?.env),
       limits: agentLimits(spec.limits),
       timeouts: AGENT_TIMEOUTS,
       shellPrefix: SHELL_PREFIX,
@@ -79,7 +91,7 @@ export class BubblewrapProvider implements SandboxProvider {
     const uid = this.opts.runAs?.uid ?? process.getuid?.() ?? 65534;
     const gid = this.opts.runAs?.gid ?? process.getgid?.() ?? 65534;
     // fd 3 carries the agent; the rest, the sandbox's own /etc files (see etcFiles).
-    const etc = etcFiles(uid, gid);
+    const etc = [...etcFiles(uid, gid), ...this.trust];
     const args = [
       'bwrap',
       '--unshare-all',
@@ -100,6 +112,7 @@ export class BubblewrapProvider implements SandboxProvider {
       '--dir', PATHS.uploads,
       ...spec.mounts.flatMap((m) => ['--ro-bind', rel(m.hostPath), m.path]),
       ...(spec.packages ? [spec.packages.writable ? '--bind' : '--ro-bind', packagesDir!, PACKAGES_PATH] : []),
+      ...(spec.binds ?? []).flatMap((m) => ['--bind', rel(m.hostPath), m.path]),
       '--ro-bind-data', '3', AGENT_PATH,
       // The sandbox's own root (a tmpfs) is read-only too: writable places are the mounts above.
       '--remount-ro', '/',
@@ -141,10 +154,13 @@ export class BubblewrapProvider implements SandboxProvider {
   }
 }
 
-/** What tool processes get: a minimal environment, none of Paddock's own (no PADDOCK_ or ANTHROPIC_ variables). */
-function toolEnv(): Record<string, string> {
+/**
+ * What tool processes get: a minimal environment, none of Paddock's own (no PADDOCK_ or
+ * ANTHROPIC_ variables), plus `extra` (credential placeholders) where it names nothing of ours.
+ */
+function toolEnv(extra: Record<string, string>, trustsEgressCa: boolean): Record<string, string> {
   const proxy = `http://127.0.0.1:${PROXY_PORT}`;
-  return {
+  const own: Record<string, string> = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: PATHS.workspace,
     USER: 'user',
@@ -161,7 +177,46 @@ function toolEnv(): Record<string, string> {
     npm_config_proxy: proxy,
     npm_config_https_proxy: proxy,
     PIP_PROXY: proxy,
+    ...(trustsEgressCa
+      ? {
+          // The egress CA, for the hosts where the proxy opens TLS up, in each runtime's own terms.
+          SSL_CERT_FILE: CA_PATHS.bundle,
+          CURL_CA_BUNDLE: CA_PATHS.bundle,
+          REQUESTS_CA_BUNDLE: CA_PATHS.bundle,
+          PIP_CERT: CA_PATHS.bundle,
+          GIT_SSL_CAINFO: CA_PATHS.bundle,
+          npm_config_cafile: CA_PATHS.bundle,
+          NODE_EXTRA_CA_CERTS: CA_PATHS.ca,
+        }
+      : {}),
   };
+  return { ...extra, ...own };
+}
+
+/**
+ * The egress CA in the sandbox: alone, in a bundle with the host's CAs, and in place of the
+ * host's bundle at its usual path (for programs that read no variable).
+ */
+function trustFiles(caPem: string): Array<{ path: string; content: string }> {
+  let hostBundle: string | undefined;
+  let system = '';
+  for (const f of SYSTEM_BUNDLES) {
+    try {
+      system = readFileSync(f, 'utf8');
+      hostBundle = f;
+      break;
+    } catch {
+      // not this distribution's path
+    }
+  }
+  const bundle = `${system.trimEnd()}\n${caPem.trim()}\n`.trimStart();
+  const files = [
+    { path: CA_PATHS.ca, content: caPem },
+    { path: CA_PATHS.bundle, content: bundle },
+  ];
+  // Only under /etc/ssl, which the sandbox binds from the host: other distributions' paths stay theirs.
+  if (hostBundle === SYSTEM_BUNDLES[0]) files.push({ path: hostBundle, content: bundle });
+  return files;
 }
 
 /** The packages' variables on top of the tools' own; their PATH entries come first. */

@@ -48,6 +48,11 @@ function canonicalOrNone(host: string): string | undefined {
   }
 }
 
+/** Whether a pattern (`host`, `host:port`, `*.domain`) names a canonical host and port. */
+export function matchHost(pattern: string, host: string, port: number): boolean {
+  return matches(pattern, host, port) !== undefined;
+}
+
 function matches(pattern: string, host: string, port: number): 'exact' | 'wildcard' | undefined {
   const p = splitPattern(pattern.toLowerCase());
   if (p.port !== undefined && p.port !== port) return undefined;
@@ -77,4 +82,28 @@ export function checkAddress(c: Classified, port: number, explicit: boolean, ser
   if (isThisHost(c) && port === serverPort) return `${c.address}:${port} is the Paddock server itself`;
   if (explicit || c.class === 'global') return undefined;
   return `${describe(c)} (list the host in allowed_hosts to reach it)`;
+}
+
+/**
+ * Whether any host a credential pattern (`host` or `*.domain`, no port) names could be reached
+ * under the environment's networking, on some port: what `credential_host_unreachable_error`
+ * reports when it is not.
+ */
+export function reachable(networking: Networking, mcpHosts: string[], pattern: string): boolean {
+  if (networking.type === 'unrestricted') return true;
+  const cred = splitPattern(pattern.toLowerCase()).host;
+  const patterns = [
+    ...networking.allowed_hosts,
+    ...(networking.allow_package_managers ? PACKAGE_MANAGER_HOSTS : []),
+    ...(networking.allow_mcp_servers ? mcpHosts : []),
+  ].map((p) => splitPattern(p.toLowerCase()).host);
+  const name = (h: string) => (h.startsWith('*.') ? h : (canonicalOrNone(h) ?? h));
+  const c = name(cred);
+  return patterns.some((raw) => {
+    const p = name(raw);
+    if (!p.startsWith('*.') && !c.startsWith('*.')) return p === c;
+    if (p.startsWith('*.') && !c.startsWith('*.')) return c.endsWith(p.slice(1));
+    if (!p.startsWith('*.') && c.startsWith('*.')) return p.endsWith(c.slice(1));
+    return c.endsWith(p.slice(1)) || p.endsWith(c.slice(1));
+  });
 }

@@ -2,7 +2,7 @@ import type { Environment } from '../../domain/environments.js';
 import { hasPackages } from '../../domain/packages.js';
 import type { ToolOutcome } from '../../runtime/tool-executor.js';
 import type { PackagePrefix } from '../types.js';
-import { PackageCache, PackageInstallError } from './cache.js';
+import { PackageInstallError, type PackageCache } from './cache.js';
 
 /**
  * What a session's sandbox start needs of the package cache: the prefix to mount, and how a

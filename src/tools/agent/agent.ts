@@ -574,7 +574,7 @@ async function main(): Promise<void> {
     } catch {
       return;
     }
-    handle(req)
+    void handle(req)
       .catch((err: unknown) => fail(`Error: ${(err as Error).message}`))
       .then((result) => send({ id: req.id, result }));
   });

@@ -65,8 +65,8 @@ const MAX_MEMORY_STORES = 8;
 const MAX_RESOURCES = 100;
 /** Mounting on these exact paths would hide what the sandbox itself needs. */
 const RESERVED_EXACT = ['/', '/workspace', '/mnt', '/mnt/session', '/mnt/session/uploads', '/tmp', '/home', '/root', '/var', '/opt', '/srv'];
-/** Nothing may be mounted on or under these. */
-const RESERVED_TREES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/sys', '/dev', '/boot', '/run', '/mnt/session/outputs', '/mnt/memory'];
+/** Nothing may be mounted on or under these (`/opt/paddock`: the sandbox's agent and the environment's packages). */
+const RESERVED_TREES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/sys', '/dev', '/boot', '/run', '/mnt/session/outputs', '/mnt/memory', '/opt/paddock'];
 
 /** Request bodies, as checked at the route edge (src/http/schemas/resources.ts). */
 export type ResourceInput = Static<typeof ResourceSchema>;
@@ -86,22 +86,36 @@ export function checkMountPath(p: string, field: string): string {
   return p;
 }
 
-/** `https://github.com/owner/repo(.git)` → `repo`. Other git hosts work the same way. */
-function repoUrl(v: string, field: string): { url: string; repo: string } {
+/**
+ * A repository on the configured GitHub (`PADDOCK_GITHUB_URL`): `<base>/owner/repo` or
+ * `<base>/owner/repo.git`, nothing else. Returns the repository's name (the default mount).
+ */
+function repoUrl(v: string, field: string, githubUrl: string): { url: string; repo: string } {
+  const example = `${githubUrl}/owner/repo`;
   let u: URL;
   try {
     u = new URL(v);
   } catch {
-    throw invalid(`${field}: must be a repository URL such as https://github.com/owner/repo`);
+    throw invalid(`${field}: must be a repository URL such as ${example}`);
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw invalid(`${field}: must be an https URL`);
   if (u.username || u.password) throw invalid(`${field}: must not embed credentials; use authorization_token`);
-  const segs = u.pathname.split('/').filter(Boolean);
-  const repo = (segs.at(-1) ?? '').replace(/\.git$/, '');
-  if (segs.length < 2 || !/^[A-Za-z0-9._-]{1,100}$/.test(repo) || repo === '.' || repo === '..') {
-    throw invalid(`${field}: must name a repository, such as https://github.com/owner/repo`);
+  const base = new URL(githubUrl);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  if (u.origin !== base.origin || !u.pathname.startsWith(prefix + '/') || u.search || u.hash) {
+    throw invalid(`${field}: must be a repository on ${githubUrl}, such as ${example}`);
+  }
+  const segs = u.pathname.slice(prefix.length + 1).split('/');
+  const owner = segs[0] ?? '';
+  const repo = (segs[1] ?? '').replace(/\.git$/, '');
+  if (segs.length !== 2 || !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(owner) || !/^[A-Za-z0-9._-]{1,100}$/.test(repo) || repo === '.' || repo === '..') {
+    throw invalid(`${field}: must name a repository as ${example}`);
   }
   return { url: v, repo };
+}
+
+/** Two mount paths clash when equal or when one lies inside the other (nothing is mounted inside a repository). */
+function clash(a: string, b: string): boolean {
+  return a === b || a.startsWith(b + '/') || b.startsWith(a + '/');
 }
 
 /** Strips what the wire form does not carry (the memory store row's internal id). */
@@ -124,6 +138,8 @@ export class SessionResources {
     private readonly files: Files,
     private readonly sessions: Sessions,
     private readonly box: SecretBox,
+    /** `PADDOCK_GITHUB_URL`: repository URLs must be under it. */
+    private readonly githubUrl = 'https://github.com',
   ) {}
 
   private aad(id: string): string {
@@ -141,7 +157,7 @@ export class SessionResources {
       };
     }
     if (input.type === 'github_repository') {
-      const { url, repo } = repoUrl(input.url, `${field}.url`);
+      const { url, repo } = repoUrl(input.url, `${field}.url`, this.githubUrl);
       const mount = input.mount_path ?? `/workspace/${repo}`;
       const tok = input.authorization_token ?? undefined;
       return {
@@ -194,13 +210,14 @@ export class SessionResources {
   async resolveForCreate(input: ResourceInput[] | null | undefined, sessionId: string): Promise<SessionResource[]> {
     if (input === undefined || input === null) return [];
     const parsed: Parsed[] = [];
-    const mounts = new Set<string>();
+    const mounts: string[] = [];
     for (const [i, item] of input.entries()) {
       const p = await this.parse(item, `resources.${i}`, { atCreate: true });
       const m = SessionResources.mountOf(p.resource);
       if (m !== undefined) {
-        if (mounts.has(m)) throw invalid(`resources.${i}.mount_path: another resource is already mounted at ${m}`);
-        mounts.add(m);
+        const other = mounts.find((o) => clash(o, m));
+        if (other !== undefined) throw invalid(`resources.${i}.mount_path: ${m} ${other === m ? 'is already a mount path of another resource' : `overlaps ${other}, another resource's mount path (nothing is mounted inside another)`}`);
+        mounts.push(m);
       }
       parsed.push(p);
     }
@@ -242,8 +259,9 @@ export class SessionResources {
     const m = SessionResources.mountOf(p.resource);
     const existing = (await this.rows(sessionId)).map((r) => readJson<StoredResource>(r.data));
     if (existing.length >= MAX_RESOURCES) throw invalid(`A session holds at most ${MAX_RESOURCES} resources`);
-    if (m !== undefined && existing.some((r) => SessionResources.mountOf(r) === m)) {
-      throw invalid(`body.mount_path: another resource is already mounted at ${m}`);
+    const other = m === undefined ? undefined : existing.map(SessionResources.mountOf).find((o) => o !== undefined && clash(o, m));
+    if (other !== undefined) {
+      throw invalid(`body.mount_path: ${m} ${other === m ? 'is already a mount path of another resource' : `overlaps ${other}, another resource's mount path (nothing is mounted inside another)`}`);
     }
     await this.insert(sessionId, p);
     await this.syncSession(sessionId);
@@ -292,7 +310,7 @@ export class SessionResources {
 
   async list(sessionId: string, q: { after?: string; before?: string; direction: 'asc' | 'desc'; limit: number }): Promise<StoredResource[]> {
     await this.sessions.get(sessionId);
-    let query = this.db.selectFrom('session_resources').select('data').where('session_id', '=', sessionId);
+    const query = this.db.selectFrom('session_resources').select('data').where('session_id', '=', sessionId);
     const rows = await keyset(query, 'id', q).execute();
     return rows.map((r) => readJson<StoredResource>(r.data));
   }
@@ -312,6 +330,18 @@ export class SessionResources {
       }
     }
     return out;
+  }
+
+  /** A repository's current token, read when the egress proxy needs it (so a rotation applies to the next request). */
+  async repositoryToken(sessionId: string, id: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('session_resources')
+      .select('secret')
+      .where('id', '=', id)
+      .where('session_id', '=', sessionId)
+      .where('type', '=', 'github_repository')
+      .executeTakeFirst();
+    return row?.secret ? this.box.open(row.secret, this.aad(id)) : undefined;
   }
 
   async deleteForSession(sessionId: string): Promise<void> {

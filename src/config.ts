@@ -24,6 +24,8 @@ export interface Config {
   corsOrigins: string[];
   /** Hosts, addresses and CIDR ranges the server's own outbound calls may reach though not global (src/net/outbound.ts). */
   outboundAllowHosts: string[];
+  /** The MCP client's deadlines (src/mcp/). */
+  mcp: { connectTimeoutMs: number; callTimeoutMs: number; idleMs: number };
   /** Where GitHub is (`PADDOCK_GITHUB_URL`): repository resources must be repositories under it. */
   githubUrl: string;
 }
@@ -68,6 +70,11 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       .split(',')
       .map((h) => h.trim())
       .filter(Boolean),
+    mcp: {
+      connectTimeoutMs: envNumber(env, 'PADDOCK_MCP_CONNECT_TIMEOUT_MS', 30_000, { min: 1 }),
+      callTimeoutMs: envNumber(env, 'PADDOCK_MCP_CALL_TIMEOUT_MS', 300_000, { min: 1 }),
+      idleMs: envNumber(env, 'PADDOCK_MCP_IDLE_SECONDS', 600, { min: 1 }) * 1000,
+    },
     githubUrl: githubUrl(env.PADDOCK_GITHUB_URL),
   };
 }

@@ -18,6 +18,7 @@ import { nowIso, parseIso } from './time.js';
 import { createMetadata, patchMetadata } from './validate.js';
 import type { Vaults } from './vaults.js';
 import type { Outbound } from '../net/outbound.js';
+import type { RefreshLocks } from '../vault/refresh-lock.js';
 
 export interface CredentialsTable {
   id: string;
@@ -83,9 +84,16 @@ export interface McpCredential {
   vaultId: string;
   type: 'mcp_oauth' | 'static_bearer';
   mcpServerUrl: string;
-  /** The bearer token to send; an OAuth token close to expiry is refreshed (and stored) first. */
-  accessToken(): Promise<string>;
+  /**
+   * The bearer token to send. An OAuth token close to expiry is refreshed (and stored) first;
+   * after the server refused `rejected`, the stored token if it has changed since, else a refreshed
+   * one. Throws CredentialUnusable when there is none to give.
+   */
+  accessToken(rejected?: string): Promise<string>;
 }
+
+/** A credential cannot give a token the server would take. The message names ids, never a secret. */
+export class CredentialUnusable extends Error {}
 
 export interface EnvironmentVariableCredential {
   credentialId: string;
@@ -104,6 +112,8 @@ export interface SessionCredentials {
 
 export const MAX_CREDENTIALS_PER_VAULT = 20;
 const REFRESH_SOON_MS = 60_000;
+/** How long a token request waits for a refresh of the same credential under way elsewhere. */
+const REFRESH_WAIT_MS = 40_000;
 
 /** Request bodies, as checked at the route edge (src/http/schemas/credentials.ts). */
 export type CredentialCreateInput = Static<typeof CredentialCreate>;
@@ -236,6 +246,26 @@ function duplicate(auth: CredentialAuth): ApiError {
   return new ApiError(409, 'conflict_error', `This vault already has an active credential for ${what}; archive it first`);
 }
 
+/** Credentials are found by their server's URL as parsed, so `HTTPS://Host:443/mcp` finds `https://host/mcp`. */
+function mcpKey(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url;
+  }
+}
+
+function expiresSoon(auth: { expires_at: string | null }): boolean {
+  return auth.expires_at !== null && Date.parse(auth.expires_at) - Date.now() < REFRESH_SOON_MS;
+}
+
+/** What became of a failed refresh, without the token endpoint's body (it is where secrets live). */
+function describeRefresh(r: RefreshResult): string {
+  if (r.status === 'connect_error') return 'the token endpoint could not be reached';
+  if (r.http_response) return `the token endpoint answered HTTP ${r.http_response.status_code}`;
+  return 'no new token was issued';
+}
+
 export class Credentials {
   constructor(
     private readonly db: Kysely<Database>,
@@ -243,6 +273,8 @@ export class Credentials {
     private readonly box: SecretBox,
     /** The server's way out: refresh grants and MCP probes go to user-given URLs. */
     private readonly outbound: Outbound,
+    /** One refresh of a credential at a time, across nodes. */
+    private readonly locks: RefreshLocks,
   ) {
     vaults.credentialHooks = {
       archiveAll: async (vaultId) => {
@@ -393,9 +425,9 @@ export class Credentials {
       if (!cred.auth.refresh || !secrets.refresh_token) {
         refresh = { status: 'no_refresh_token', http_response: null };
       } else {
-        const r = await this.refresh(cred, secrets);
+        const r = await this.refreshOnce(vaultId, id, token);
         refresh = { status: r.status, http_response: r.http_response };
-        if (r.status === 'succeeded' && secrets.access_token) probe = await probeMcp(this.outbound, cred.auth.mcp_server_url, secrets.access_token);
+        if (r.status === 'succeeded' && r.token) probe = await probeMcp(this.outbound, cred.auth.mcp_server_url, r.token);
       }
     }
     const code = probe.http_response?.status_code;
@@ -442,29 +474,103 @@ export class Credentials {
             injectionLocation: a.injection_location,
             networking: a.networking,
           });
-        } else if (!mcp.has(a.mcp_server_url)) {
-          mcp.set(a.mcp_server_url, {
-            credentialId: cred.id,
-            vaultId,
-            type: a.type,
-            mcpServerUrl: a.mcp_server_url,
-            accessToken: () => this.currentToken(vaultId, cred.id),
-          });
+        } else if (!mcp.has(mcpKey(a.mcp_server_url))) {
+          mcp.set(mcpKey(a.mcp_server_url), this.mcpCredential(cred, a));
         }
       }
     }
-    return { mcp: (u) => mcp.get(u), environmentVariables: [...env.values()] };
+    return { mcp: (u) => mcp.get(mcpKey(u)), environmentVariables: [...env.values()] };
   }
 
-  private async currentToken(vaultId: string, id: string): Promise<string> {
-    const cred = await this.get(vaultId, id);
-    if (cred.archived_at) throw new Error(`credential ${id} was archived`);
-    const secrets = await this.secretsOf(id);
-    if (cred.auth.type === 'static_bearer') return secrets.token ?? '';
-    if (cred.auth.type === 'mcp_oauth' && cred.auth.expires_at && Date.parse(cred.auth.expires_at) - Date.now() < REFRESH_SOON_MS) {
-      await this.refresh(cred, secrets);
+  /** The MCP credential for the server at `url`: the first vault in `vaultIds` that holds one wins. */
+  async mcpFor(vaultIds: string[], url: string): Promise<McpCredential | undefined> {
+    for (const vaultId of vaultIds) {
+      const rows = await this.db
+        .selectFrom('credentials')
+        .select('data')
+        .where('vault_id', '=', vaultId)
+        .where('archived_at', 'is', null)
+        .where('auth_type', 'in', ['mcp_oauth', 'static_bearer'])
+        .orderBy('id', 'asc')
+        .execute();
+      for (const row of rows) {
+        const cred = readJson<Credential>(row.data);
+        const a = cred.auth;
+        if (a.type !== 'environment_variable' && mcpKey(a.mcp_server_url) === mcpKey(url)) return this.mcpCredential(cred, a);
+      }
     }
-    return secrets.access_token ?? '';
+    return undefined;
+  }
+
+  private mcpCredential(cred: Credential, a: Extract<CredentialAuth, { mcp_server_url: string }>): McpCredential {
+    return {
+      credentialId: cred.id,
+      vaultId: cred.vault_id,
+      type: a.type,
+      mcpServerUrl: a.mcp_server_url,
+      accessToken: (rejected) => this.currentToken(cred.vault_id, cred.id, rejected),
+    };
+  }
+
+  private async currentToken(vaultId: string, id: string, rejected?: string): Promise<string> {
+    const cred = await this.get(vaultId, id);
+    const what = `credential ${id} (vault ${vaultId})`;
+    if (cred.archived_at) throw new CredentialUnusable(`${what} was archived`);
+    const secrets = await this.secretsOf(id);
+    if (cred.auth.type === 'static_bearer') {
+      if (rejected !== undefined && secrets.token === rejected) throw new CredentialUnusable(`the MCP server refused the token of ${what}`);
+      return secrets.token ?? '';
+    }
+    if (cred.auth.type !== 'mcp_oauth') throw new CredentialUnusable(`${what} is not an MCP credential`);
+    const token = secrets.access_token ?? '';
+    const refused = rejected !== undefined && token === rejected;
+    if (!refused && !expiresSoon(cred.auth)) return token;
+    if (!cred.auth.refresh || !secrets.refresh_token) {
+      // An expired token without a refresh is still sent: the server is the judge of it.
+      if (!refused) return token;
+      throw new CredentialUnusable(`the MCP server refused the access token of ${what}, which has no refresh configured`);
+    }
+    const r = await this.refreshOnce(vaultId, id, token);
+    if (r.status === 'succeeded' && r.token) return r.token;
+    throw new CredentialUnusable(`refreshing the access token of ${what} failed: ${describeRefresh(r)}`);
+  }
+
+  /**
+   * Replaces `stale` (the access token a caller found expired or refused) with a refreshed one,
+   * so that however many callers find the same token stale at once, on however many nodes, the
+   * token endpoint gets one request: the first to take the credential's lock refreshes; the
+   * others wait for it to finish and take what it stored. A caller that waited and finds no new
+   * token reports the refresh as failed rather than trying again itself.
+   */
+  private async refreshOnce(vaultId: string, id: string, stale: string): Promise<RefreshResult & { token?: string }> {
+    const deadline = Date.now() + REFRESH_WAIT_MS;
+    let waited = false;
+    for (;;) {
+      const cred = await this.get(vaultId, id);
+      if (cred.archived_at) return { status: 'failed', http_response: null };
+      const secrets = await this.secretsOf(id);
+      const current = secrets.access_token ?? '';
+      if (current !== stale && cred.auth.type === 'mcp_oauth' && !expiresSoon(cred.auth)) return { status: 'succeeded', http_response: null, token: current };
+      if (waited) return { status: 'failed', http_response: null };
+      const holder = await this.locks.claim(id);
+      if (!holder) {
+        waited = true;
+        await this.locks.waitFree(id, deadline);
+        continue;
+      }
+      try {
+        // Under the lock, read again: a refresh may have finished between the read above and the claim.
+        const fresh = await this.secretsOf(id);
+        const now = await this.get(vaultId, id);
+        if ((fresh.access_token ?? '') !== stale && now.auth.type === 'mcp_oauth' && !expiresSoon(now.auth)) {
+          return { status: 'succeeded', http_response: null, token: fresh.access_token };
+        }
+        const result = await this.refresh(now, fresh);
+        return result.status === 'succeeded' ? { ...result, token: fresh.access_token } : result;
+      } finally {
+        await this.locks.release(id, holder);
+      }
+    }
   }
 
   /** Re-seals every stored secret with the box's current key (master key rotation). */

@@ -6,6 +6,7 @@ import { Outbound } from '../net/outbound.js';
 import type { Store } from '../store/db.js';
 import { LocalDiskBlobStore, type BlobStore } from '../store/blobs.js';
 import { loadMasterKey, secretBoxFor, type SecretBox } from '../vault/crypto.js';
+import { RefreshLocks } from '../vault/refresh-lock.js';
 import { Credentials } from './credentials.js';
 import { Files } from './files.js';
 import { SessionResources } from './resources.js';
@@ -20,6 +21,8 @@ export interface FilesAndVaults {
   resources: SessionResources;
   vaults: Vaults;
   credentials: Credentials;
+  /** The one way out for what the server itself fetches (OAuth, MCP). */
+  outbound: Outbound;
 }
 
 /** Upload limit: the API's 500 MB unless PADDOCK_MAX_FILE_BYTES says otherwise. */
@@ -37,7 +40,7 @@ export function wireFilesAndVaults(config: Config, store: Store, sessions: Sessi
   const files = new Files(store.db, blobs, maxFileBytes());
   const vaults = new Vaults(store.db);
   const outbound = new Outbound({ allow: config.outboundAllowHosts ?? [], serverPort: () => config.port, log });
-  const credentials = new Credentials(store.db, vaults, secrets, outbound);
+  const credentials = new Credentials(store.db, vaults, secrets, outbound, new RefreshLocks(store.db, store.dialect));
   const resources = new SessionResources(store.db, files, sessions, secrets, config.githubUrl);
   sessions.resolveResources = (input, sessionId) => resources.resolveForCreate(input, sessionId);
   sessions.checkVaults = (ids) => vaults.checkForSession(ids);
@@ -46,5 +49,5 @@ export function wireFilesAndVaults(config: Config, store: Store, sessions: Sessi
     await retire(id, reason);
     if (reason === 'deleted') await resources.deleteForSession(id);
   };
-  return { blobs, secrets, files, resources, vaults, credentials };
+  return { blobs, secrets, files, resources, vaults, credentials, outbound };
 }

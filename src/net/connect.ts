@@ -5,10 +5,18 @@ export type Connector = (address: string, port: number, signal?: AbortSignal) =>
 
 const CONNECT_TIMEOUT_MS = 30_000;
 
+const aborted = (signal: AbortSignal) => Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR', cause: signal.reason });
+
 export const tcpConnect: Connector = (address, port, signal) =>
   new Promise((resolve, reject) => {
     if (!net.isIP(address)) return reject(new Error(`${address} is not an address`));
-    const socket = net.connect({ host: address, port, signal });
+    if (signal?.aborted) return reject(aborted(signal));
+    // The signal is watched here rather than handed to net.connect, which never lets go of its
+    // listener: a signal that outlives many connections (an MCP session's) would collect them.
+    const socket = net.connect({ host: address, port });
+    const onAbort = () => socket.destroy(aborted(signal!));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('close', () => signal?.removeEventListener('abort', onAbort));
     const timer = setTimeout(() => socket.destroy(new Error(`connecting to ${address}:${port} timed out`)), CONNECT_TIMEOUT_MS);
     socket.once('connect', () => {
       clearTimeout(timer);

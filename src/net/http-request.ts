@@ -31,11 +31,7 @@ export function portOf(url: URL): number {
  * host; redirects are returned to the caller, never followed here.
  */
 export function requestOver(url: URL, socket: net.Socket, opts: RequestOptions): Promise<HttpResult> {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const conn =
-    url.protocol === 'https:'
-      ? tls.connect({ socket, host, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
-      : socket;
+  const conn = secured(url, socket);
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -70,6 +66,44 @@ export function requestOver(url: URL, socket: net.Socket, opts: RequestOptions):
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no data for ${opts.idleTimeoutMs}ms`)));
+    req.on('error', (err) => {
+      conn.destroy();
+      reject(err);
+    });
+    req.end(opts.body);
+  });
+}
+
+/** TLS over the checked connection for https, verified against the URL's host; the socket itself for http. */
+function secured(url: URL, socket: net.Socket): net.Socket {
+  if (url.protocol !== 'https:') return socket;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return tls.connect({ socket, host, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] });
+}
+
+export interface StreamOptions {
+  method: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Aborts the request and, once it has started, the response body. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Like `requestOver`, but answers as soon as the response headers arrive, with the body still
+ * streaming (an event stream may stay open for as long as the caller reads it). The caller bounds
+ * what it reads; the connection closes with the response.
+ */
+export function streamOver(url: URL, socket: net.Socket, opts: StreamOptions): Promise<http.IncomingMessage> {
+  const conn = secured(url, socket);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { createConnection: () => conn, method: opts.method, path: url.pathname + url.search, headers: { host: url.host, ...opts.headers }, signal: opts.signal },
+      (res) => {
+        res.on('close', () => conn.destroy());
+        resolve(res);
+      },
+    );
     req.on('error', (err) => {
       conn.destroy();
       reject(err);

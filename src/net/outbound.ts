@@ -1,8 +1,10 @@
+import type http from 'node:http';
+import type net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import { describe, isThisHost, parseIp, type Classified, type IP } from './address.js';
 import { tcpConnect, type Connector } from './connect.js';
-import { portOf, requestOver, type HttpResult, type RequestOptions } from './http-request.js';
+import { portOf, requestOver, streamOver, type HttpResult, type RequestOptions, type StreamOptions } from './http-request.js';
 import { canonicalHost, pickAddress } from './resolve.js';
 
 /** The outbound port refused the destination; nothing was sent. */
@@ -50,9 +52,20 @@ export class Outbound {
   }
 
   async request(target: string, opts: RequestOptions): Promise<HttpResult> {
-    const { url, address, port } = await this.check(target);
-    const socket = await (this.opts.connect ?? tcpConnect)(address, port, opts.signal);
+    const { url, socket } = await this.connect(target, opts.signal);
     return requestOver(url, socket, opts);
+  }
+
+  /** The same check, with the response handed over as soon as its headers arrive (for streams). */
+  async open(target: string, opts: StreamOptions): Promise<http.IncomingMessage> {
+    const { url, socket } = await this.connect(target, opts.signal);
+    return streamOver(url, socket, opts);
+  }
+
+  /** Checks the URL and connects to the address the check picked. */
+  private async connect(target: string, signal?: AbortSignal): Promise<{ url: URL; socket: net.Socket }> {
+    const { url, address, port } = await this.check(target);
+    return { url, socket: await (this.opts.connect ?? tcpConnect)(address, port, signal) };
   }
 
   /**

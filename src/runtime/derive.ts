@@ -15,7 +15,10 @@ export interface ToolUse {
   /** The `agent.*tool_use` event id; also the tool_use id the model sees. */
   id: string;
   kind: 'builtin' | 'custom' | 'mcp';
+  /** The tool's name (for MCP, the server's own name for it). */
   name: string;
+  /** MCP: the `mcp_server_name` it was called on. */
+  server?: string;
   input: Record<string, unknown>;
   permission: 'allow' | 'ask' | 'deny';
   confirmation?: { result: 'allow' | 'deny'; deny_message?: string };
@@ -263,6 +266,7 @@ export class SessionFold {
           id: e.id,
           kind,
           name: e.name,
+          ...(e.type === 'agent.mcp_tool_use' ? { server: e.mcp_server_name } : {}),
           input: e.input ?? {},
           permission: e.type === 'agent.custom_tool_use' ? 'allow' : (e.evaluated_permission ?? 'allow'),
           resolved: false,

@@ -4,15 +4,17 @@ import type { NewEvent } from '../domain/event-log.js';
 import { newId } from '../domain/ids.js';
 import type { Session } from '../domain/sessions.js';
 import { isObject } from '../domain/validate.js';
+import { fitForModel, RESULT_DIR } from '../mcp/results.js';
 import type { SessionState, StopReason, ToolUse, TurnRecord } from './derive.js';
 import type { SessionLeases } from './leases.js';
+import type { McpCallOutcome, McpFailure, McpPort, McpToolOffer } from './mcp-port.js';
 import { classifyModelError, contextWindow, isAbort, type ModelClient, thinkingFor, withCacheBreakpoints } from './model.js';
 import type { RuntimeOptions } from './options.js';
 import { PreviewTracker } from './previews.js';
 import { recordKey, type RuntimeRecords } from './records.js';
 import { SessionStates } from './session-states.js';
 import type { ToolOutcome } from './tool-executor.js';
-import { evaluate, toolsetFor } from './toolset.js';
+import { evaluate, mcpServersInUse, mcpToolEnabled, toolsetFor } from './toolset.js';
 
 type StopCause = 'interrupt' | 'retire' | 'shutdown' | 'lease_lost';
 
@@ -51,6 +53,7 @@ export class SessionRunner {
     private readonly records: RuntimeRecords,
     private readonly model: ModelClient,
     private readonly opts: RuntimeOptions,
+    private readonly mcp: McpPort,
   ) {
     this.states = new SessionStates(ctx.events, records, opts.idleStatesKept);
   }
@@ -81,6 +84,7 @@ export class SessionRunner {
       await a.done;
     }
     this.states.forget(sessionId);
+    await this.mcp.release(sessionId);
     await this.ctx.tools.release?.(sessionId, reason);
     if (reason === 'deleted') await this.records.deleteSession(sessionId);
   }
@@ -280,7 +284,25 @@ export class SessionRunner {
   private async modelRequest(session: Session, state: SessionState, startId: string, signal: AbortSignal): Promise<void> {
     const id = session.id;
     const agent = session.agent;
-    const toolset = toolsetFor(agent, this.ctx.tools);
+    let offers: McpToolOffer[] = [];
+    const servers = mcpServersInUse(agent);
+    if (servers.length) {
+      let listed: Awaited<ReturnType<McpPort['tools']>>;
+      try {
+        listed = await this.mcp.tools(session, servers, signal);
+      } catch (err) {
+        if (!signal.aborted) throw err;
+        if (signal.reason === 'interrupt') await this.append(id, [spanEnd(startId, true)], `mre:${startId}`);
+        return;
+      }
+      // A server the agent's tools need that cannot be used ends the turn; the next turn tries again.
+      if (listed.failures.length) {
+        await this.append(id, [spanEnd(startId, true), ...listed.failures.map(mcpErrorEvent)], `mre:${startId}`);
+        return;
+      }
+      offers = listed.offers;
+    }
+    const toolset = toolsetFor(agent, this.ctx.tools, offers);
     const modelId = agent.model.id;
     const params: Anthropic.Messages.MessageCreateParamsNonStreaming = {
       model: modelId,
@@ -347,9 +369,7 @@ export class SessionRunner {
    * no result is re-run only when the tool is read-only; otherwise it gets an is_error result.
    */
   private async runTool(session: Session, use: ToolUse, signal: AbortSignal): Promise<void> {
-    if (use.kind === 'mcp') {
-      return this.toolResult(session.id, use, { is_error: true, content: [{ type: 'text', text: 'MCP tools are not available on this Paddock server.' }] });
-    }
+    if (use.kind === 'mcp') return this.runMcpTool(session, use, signal);
     const executor = this.ctx.tools;
     // Read from the records, not the fold: another node may have started the call since.
     const started = (await this.records.get(session.id, [recordKey.toolStarted(use.id)])).size > 0;
@@ -372,6 +392,60 @@ export class SessionRunner {
       outcome = { is_error: true, content: [{ type: 'text', text: 'The user interrupted this tool call before it finished.' }] };
     }
     await this.toolResult(session.id, use, outcome);
+  }
+
+  /**
+   * Runs one MCP tool call, under the same restart rule as a built-in tool with side effects. A
+   * server that cannot be reached or refuses the credential gives the model an is_error result
+   * and the session a `session.error` that ends the turn; the next turn connects afresh.
+   */
+  private async runMcpTool(session: Session, use: ToolUse, signal: AbortSignal): Promise<void> {
+    const id = session.id;
+    const server = use.server ?? '';
+    if ((await this.records.get(id, [recordKey.toolStarted(use.id)])).size > 0) {
+      return this.toolResult(id, use, { is_error: true, content: [{ type: 'text', text: RESTART_INTERRUPTED }] });
+    }
+    // The agent may have changed while the call waited for confirmation.
+    if (!mcpToolEnabled(session.agent, server, use.name)) {
+      return this.toolResult(id, use, { is_error: true, content: [{ type: 'text', text: `The MCP tool ${use.name} of server ${server} is not enabled for this agent.` }] });
+    }
+    await this.records.put(id, recordKey.toolStarted(use.id), { at: new Date().toISOString() });
+    let outcome: McpCallOutcome;
+    try {
+      outcome = await this.mcp.call(session, server, use.name, use.input, signal);
+    } catch (err) {
+      if (!signal.aborted) throw err;
+      outcome = { kind: 'result', is_error: true, content: [] };
+    }
+    if (signal.aborted) {
+      if (signal.reason !== 'interrupt') return; // shutdown: the restart rule applies
+      outcome = { kind: 'result', is_error: true, content: [{ type: 'text', text: 'The user interrupted this tool call before it finished.' }] };
+    }
+    if (outcome.kind === 'failure') {
+      const result: NewEvent = {
+        type: 'agent.mcp_tool_result',
+        mcp_tool_use_id: use.id,
+        content: [{ type: 'text', text: `The tool could not be called. ${outcome.failure.message}.` }],
+        is_error: true,
+      };
+      await this.append(id, [result, mcpErrorEvent(outcome.failure)], `tool:${use.id}`);
+      return;
+    }
+    const fitted = await fitForModel(outcome, (text) => this.keepInSandbox(session, use, text, signal));
+    await this.toolResult(id, use, fitted);
+  }
+
+  /** Writes a large MCP result into the session's sandbox; the path, or undefined when there is no sandbox to keep it. */
+  private async keepInSandbox(session: Session, use: ToolUse, content: string, signal: AbortSignal): Promise<string | undefined> {
+    const file_path = `${RESULT_DIR}/${use.id}.txt`;
+    try {
+      const environment = await this.ctx.environments.get(session.environment_id);
+      const wrote = await this.ctx.tools.execute({ session, environment, toolUseId: use.id, name: 'write', input: { file_path, content }, signal });
+      return wrote.is_error ? undefined : file_path;
+    } catch (err) {
+      this.ctx.log.warn({ err, session_id: session.id }, 'could not keep a large MCP result in the sandbox');
+      return undefined;
+    }
   }
 
   private async toolResult(sessionId: string, use: ToolUse, outcome: ToolOutcome): Promise<void> {
@@ -397,6 +471,12 @@ function sameTotals(session: Session, state: SessionState): boolean {
     st(a.server_tool_use) === st(b.server_tool_use) &&
     Math.abs((session.stats.active_seconds ?? 0) - state.activeSeconds) < 0.001
   );
+}
+
+/** A server the session could not use; the turn it ends can be tried again. */
+function mcpErrorEvent(f: McpFailure): NewEvent {
+  const type = f.kind === 'authentication' ? 'mcp_authentication_failed_error' : 'mcp_connection_failed_error';
+  return { type: 'session.error', error: { type, mcp_server_name: f.server, message: f.message, retry_status: { type: 'exhausted' } } };
 }
 
 function spanEnd(startId: string, isError: boolean): NewEvent {
@@ -434,6 +514,7 @@ function responseEvents(message: Anthropic.Messages.Message, previews: PreviewTr
       const input = isObject(b.input) ? b.input : {};
       const route = toolset.route(b.name);
       if (route?.kind === 'custom') events.push({ type: 'agent.custom_tool_use', id: slot.eventId, name: b.name, input });
+      else if (route?.kind === 'mcp') events.push({ type: 'agent.mcp_tool_use', id: slot.eventId, mcp_server_name: route.server, name: route.tool, input, ...evaluate(route.policy) });
       // A tool the agent does not have is refused before any policy applies: deny, no evaluation.
       else events.push({ type: 'agent.tool_use', id: slot.eventId, name: b.name, input, ...(route ? evaluate(route.policy) : { evaluated_permission: 'deny' }) });
       content.push({ type: 'tool_use', id: slot.eventId, name: b.name, input });

@@ -2,12 +2,16 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { PermissionPolicy } from '../domain/agent-config.js';
 import type { SessionAgent } from '../domain/sessions.js';
 import type { EventOf } from '../domain/wire-events.js';
+import { ToolNames } from '../mcp/naming.js';
+import type { McpToolOffer } from './mcp-port.js';
 import type { ToolExecutor } from './tool-executor.js';
 
 /** How the runtime treats a tool the model may call, by the name the model uses. */
 export type ToolRoute =
   | { kind: 'builtin'; name: string; policy: PermissionPolicy }
-  | { kind: 'custom'; name: string };
+  | { kind: 'custom'; name: string }
+  /** `name` is what the model calls it; `tool` is the server's own name for it. */
+  | { kind: 'mcp'; name: string; server: string; tool: string; policy: PermissionPolicy };
 
 export interface Toolset {
   /** The `tools` of a Messages API request. */
@@ -17,9 +21,10 @@ export interface Toolset {
 
 /**
  * The tools of a session's agent, as the model sees them: enabled built-ins (defined by the tool
- * executor) and custom tools. MCP toolsets are resolved by the MCP client, not here.
+ * executor), custom tools, and the enabled tools of its MCP servers (`mcp`, as the servers listed
+ * them), under names that collide with nothing else offered (src/mcp/naming.ts).
  */
-export function toolsetFor(agent: SessionAgent, executor: ToolExecutor): Toolset {
+export function toolsetFor(agent: SessionAgent, executor: ToolExecutor, mcp: McpToolOffer[] = []): Toolset {
   const routes = new Map<string, ToolRoute>();
   const definitions: Anthropic.Messages.ToolUnion[] = [];
   for (const t of agent.tools) {
@@ -37,7 +42,41 @@ export function toolsetFor(agent: SessionAgent, executor: ToolExecutor): Toolset
       routes.set(t.name, { kind: 'custom', name: t.name });
     }
   }
+  const names = new ToolNames(routes.keys());
+  for (const t of agent.tools) {
+    if (t.type !== 'mcp_toolset') continue;
+    const server = t.mcp_server_name;
+    for (const offer of mcp) {
+      if (offer.server !== server) continue;
+      const { enabled, permission_policy: policy } = mcpToolConfig(t, offer.name);
+      if (!enabled) continue;
+      const name = names.name(server, offer.name);
+      definitions.push({ name, ...(offer.description ? { description: offer.description } : {}), input_schema: offer.input_schema });
+      routes.set(name, { kind: 'mcp', name, server, tool: offer.name, policy });
+    }
+  }
   return { definitions, route: (name) => routes.get(name) };
+}
+
+type McpToolset = Extract<SessionAgent['tools'][number], { type: 'mcp_toolset' }>;
+
+/** A tool's own entry in its `mcp_toolset`, else the toolset's `default_config`. */
+function mcpToolConfig(toolset: McpToolset, tool: string): { enabled: boolean; permission_policy: PermissionPolicy } {
+  return toolset.configs.find((c) => c.name === tool) ?? toolset.default_config;
+}
+
+/** Whether the agent (still) has `tool` of `server` enabled. */
+export function mcpToolEnabled(agent: SessionAgent, server: string, tool: string): boolean {
+  const t = agent.tools.find((x): x is McpToolset => x.type === 'mcp_toolset' && x.mcp_server_name === server);
+  return t !== undefined && agent.mcp_servers.some((s) => s.name === server) && mcpToolConfig(t, tool).enabled;
+}
+
+/** The MCP servers of an agent that may have a tool to offer (a toolset with everything disabled needs no connection). */
+export function mcpServersInUse(agent: SessionAgent): string[] {
+  return agent.tools.flatMap((t) => {
+    if (t.type !== 'mcp_toolset') return [];
+    return t.default_config.enabled || t.configs.some((c) => c.enabled) ? [t.mcp_server_name] : [];
+  });
 }
 
 /** A tool's input schema as the Messages API takes it, which must describe an object. */

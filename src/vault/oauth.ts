@@ -63,7 +63,12 @@ function encodings(secret: string): string[] {
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export function redact(text: string, secrets: Array<string | undefined>): string {
-  let out = text.replace(TOKEN_FIELD, '$1"[REDACTED]"');
+  return redactValues(text.replace(TOKEN_FIELD, '$1"[REDACTED]"'), secrets);
+}
+
+/** Only the given secrets, in clear and encoded (for text that may rightly hold other token fields). */
+export function redactValues(text: string, secrets: Array<string | undefined>): string {
+  let out = text;
   for (const s of secrets) {
     if (!s || s.length < 4) continue;
     // Case-insensitive: percent-escapes and hex come in either case.

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events, FAST_RUNTIME, idles, waitFor, waitForIdle, type Ev } from '../runtime/harness.js';
 import { raw, startPaddock, type PaddockProcess } from '../support/paddock.js';
 import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
+import { startTestMcpServer, type TestMcpServer } from '../support/mcp-server.js';
 import { formatMismatch, SdkShapes, type Mismatch } from '../support/sdk-shapes.js';
 import { openSse, type RawStream, type SseFrame } from '../support/sse.js';
 
@@ -58,6 +59,7 @@ const EXCEPTIONS: Exception[] = [
 let shapes: SdkShapes;
 let p: PaddockProcess;
 let model: ScriptedModel;
+let mcpServer: TestMcpServer;
 const used = new Set<Exception>();
 
 /** Asserts `value` is exactly an SDK `typeName` (less the listed exceptions). */
@@ -81,17 +83,22 @@ async function json(method: string, path: string, body?: unknown, status = 200):
 beforeAll(async () => {
   const loading = Promise.resolve().then(() => SdkShapes.load());
   model = await startScriptedModel();
+  mcpServer = await startTestMcpServer({ tokens: ['shapes-mcp-token'] });
   p = await startPaddock({
-    env: { ANTHROPIC_BASE_URL: model.url, ...FAST_RUNTIME, PADDOCK_SANDBOX: 'none', PADDOCK_COMPACTION_THRESHOLD_TOKENS: '1000' },
+    // Loopback is allowed for the live MCP server the session's turns call.
+    env: { ANTHROPIC_BASE_URL: model.url, ...FAST_RUNTIME, PADDOCK_SANDBOX: 'none', PADDOCK_COMPACTION_THRESHOLD_TOKENS: '1000', PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1' },
   });
   shapes = await loading;
 });
 afterAll(async () => {
   await p?.stop();
   await model?.close();
+  await mcpServer?.close();
 });
 
-// Loopback, where nothing listens: validation probes it, and the outbound gate refuses it before any packet (tests send traffic nowhere else).
+// Loopback, where nothing listens (loopback is allowed here): validation probes it and finds nothing,
+// and a session's turn fails to connect (tests send traffic nowhere else). Not the mcp_oauth
+// credential's URL below: a vault holds one active credential per server URL.
 const MCP_URL = 'http://127.0.0.1:7/mcp';
 
 describe('the checker', () => {
@@ -211,7 +218,7 @@ describe('files, vaults, credentials', () => {
     const auths = [
       {
         type: 'mcp_oauth',
-        mcp_server_url: 'http://127.0.0.1:9/mcp',
+        mcp_server_url: 'http://127.0.0.1:9/oauth-mcp',
         access_token: 'at-secret',
         expires_at: new Date(Date.now() + 3_600_000).toISOString(),
         refresh: { client_id: 'cid', refresh_token: 'rt-secret', token_endpoint: 'http://127.0.0.1:9/token', token_endpoint_auth: { type: 'client_secret_post', client_secret: 'cs' }, scope: 'read' },
@@ -291,6 +298,7 @@ describe('a session, its resources and every event it emits', () => {
     agentId = agent.id;
     envId = (await json('POST', '/v1/environments', { name: 'shapes-run' })).id;
     const vault = await json('POST', '/v1/vaults', { display_name: 'session vault' });
+    await json('POST', `/v1/vaults/${vault.id}/credentials`, { auth: { type: 'static_bearer', token: 'shapes-mcp-token', mcp_server_url: mcpServer.url } });
     const file = await p.client.beta.files.upload({ file: await toFile(Buffer.from('x'), 'in.txt', { type: 'text/plain' }) });
     const session = await json('POST', '/v1/sessions', {
       agent: agentId,
@@ -367,8 +375,19 @@ describe('a session, its resources and every event it emits', () => {
     // session.updated.
     expectShape('BetaManagedAgentsSession', await json('POST', `/v1/sessions/${sid}`, { title: 'renamed', metadata: { run: '2' } }));
     const tools = [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } }, { type: 'mcp_toolset', mcp_server_name: 'docs' }];
-    expectShape('BetaManagedAgentsSession', await json('POST', `/v1/sessions/${sid}`, { agent: { tools, mcp_servers: [{ type: 'url', name: 'docs', url: MCP_URL }] } }));
+    expectShape('BetaManagedAgentsSession', await json('POST', `/v1/sessions/${sid}`, { agent: { tools, mcp_servers: [{ type: 'url', name: 'docs', url: mcpServer.url }] } }));
     await waitFor(p.client, sid, (l) => l.filter((e) => e.type === 'session.updated').length === 2);
+
+    // An MCP tool call (MCP toolsets ask by default) → agent.mcp_tool_use, confirmed → agent.mcp_tool_result.
+    let idleCount = idles(await events(p.client, sid)).length;
+    model.enqueue({ content: [{ type: 'tool_use', name: 'mcp__docs__echo', input: { text: 'shapes' } }] }, { content: [text('Echoed.')] });
+    await send({ type: 'user.message', content: [text('call the MCP tool')] });
+    log = await waitIdles(++idleCount);
+    const mcpUse = log.find((e) => e.type === 'agent.mcp_tool_use')!;
+    expect(lastIdle(log).stop_reason).toEqual({ type: 'requires_action', event_ids: [mcpUse.id] });
+    await send({ type: 'user.tool_confirmation', tool_use_id: mcpUse.id, result: 'allow' });
+    log = await waitIdles(++idleCount);
+    expect(log.find((e) => e.type === 'agent.mcp_tool_result')).toMatchObject({ mcp_tool_use_id: mcpUse.id, content: [text('echo: shapes')] });
 
     // Transient model errors until retries run out → session.error (retrying, exhausted),
     // status_rescheduled, idle retries_exhausted.
@@ -383,6 +402,12 @@ describe('a session, its resources and every event it emits', () => {
     model.enqueue({ status: 400, errorMessage: 'bad request' });
     await send({ type: 'user.message', content: [text('fail for good')] });
     log = await waitIdles(before + 2);
+
+    // An MCP server that cannot be reached → session.error (mcp_connection_failed_error), idle end_turn.
+    expectShape('BetaManagedAgentsSession', await json('POST', `/v1/sessions/${sid}`, { agent: { tools, mcp_servers: [{ type: 'url', name: 'docs', url: MCP_URL }] } }));
+    await send({ type: 'user.message', content: [text('the server is gone')] });
+    log = await waitIdles(before + 3);
+    expect(log.filter((e) => e.type === 'session.error').at(-1)!.error).toMatchObject({ type: 'mcp_connection_failed_error', mcp_server_name: 'docs' });
     seen.history = log;
 
     expectShape('BetaManagedAgentsSession', await json('GET', `/v1/sessions/${sid}`));
@@ -409,6 +434,8 @@ describe('a session, its resources and every event it emits', () => {
       'agent.tool_use',
       'agent.tool_result',
       'agent.custom_tool_use',
+      'agent.mcp_tool_use',
+      'agent.mcp_tool_result',
       'agent.thread_context_compacted',
       'span.model_request_start',
       'span.model_request_end',

@@ -1,5 +1,6 @@
+import { PACKAGE_MANAGER_HOSTS } from '../src/sandbox/egress/policy.js';
 import { startGitServer } from '../test/support/git-server.js';
-import { startPaddock } from '../test/support/paddock.js';
+import { startPaddock, type PaddockProcess } from '../test/support/paddock.js';
 import { startScriptedModel } from '../test/support/scripted-model.js';
 import { harness, textOf } from '../test/sandbox/harness.js';
 
@@ -9,12 +10,17 @@ import { harness, textOf } from '../test/sandbox/harness.js';
  *   a real Paddock process and the SDK, p50 / p99;
  * - bash round trip: `true` in a warm sandbox, executor call to result (the sandbox's overhead);
  * - cold start with a repository: the same as the first, the session having a small
- *   `github_repository` resource served by a local smart-HTTP git server (clone included).
+ *   `github_repository` resource served by a local smart-HTTP git server (clone included);
+ * - cold start of an environment with packages (pip six, npm is-number, from the real
+ *   registries): the first session, which installs them, against later ones that mount the cache.
  */
 
 const COLD = 30;
 const COLD_REPO = 10;
 const WARM = 300;
+/** Environments whose first session installs their packages, and later sessions on one of them. */
+const INSTALLS = 3;
+const CACHED = 10;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -34,26 +40,66 @@ async function coldStarts(repo?: { runs: number }): Promise<number[]> {
     for (let i = 0; i < (repo?.runs ?? COLD); i++) {
       const command = git ? 'cat /workspace/widgets/src/file0.txt | wc -l' : 'echo hi';
       model.enqueue({ content: [{ type: 'tool_use', name: 'bash', input: { command } }] }, { content: [{ type: 'text', text: 'ok' }] });
-      const t0 = performance.now();
-      const s = await p.client.beta.sessions.create({ agent: agent.id, environment_id: env.id, resources } as any);
-      // Attach first: the stream does not replay what happened before.
-      const stream = await p.client.beta.sessions.events.stream(s.id);
-      await p.client.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'go' }] }] });
-      for await (const e of stream as AsyncIterable<any>) {
-        if (e.type === 'session.error') throw new Error(`session error: ${e.error.message}`);
-        if (e.type === 'agent.tool_result') {
-          if (git && e.content?.[0]?.text !== '100') throw new Error(`the repository was not there: ${JSON.stringify(e.content)}`);
-          break;
-        }
-      }
-      out.push(performance.now() - t0);
-      await p.client.beta.sessions.delete(s.id).catch(() => {});
+      out.push(await coldStart(p, agent.id, env.id, { resources, expect: git ? '100' : undefined }));
     }
     return out;
   } finally {
     await p.stop();
     await model.close();
     await git?.close();
+  }
+}
+
+/**
+ * Session created → first bash result, the stream attached first (it does not replay). Any
+ * `session.error` (a repository not cloned, packages not installed) or failed call spoils the run.
+ */
+async function coldStart(p: PaddockProcess, agentId: string, envId: string, opts: { resources?: unknown[]; expect?: string } = {}): Promise<number> {
+  const t0 = performance.now();
+  const s = await p.client.beta.sessions.create({ agent: agentId, environment_id: envId, resources: opts.resources } as any);
+  const stream = await p.client.beta.sessions.events.stream(s.id);
+  await p.client.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'go' }] }] });
+  for await (const e of stream as AsyncIterable<any>) {
+    if (e.type === 'session.error') throw new Error(`session error: ${e.error.message}`);
+    if (e.type === 'agent.tool_result') {
+      if (e.is_error) throw new Error(`the bash call failed: ${JSON.stringify(e.content).slice(0, 400)}`);
+      if (opts.expect !== undefined && e.content?.[0]?.text !== opts.expect) throw new Error(`unexpected output: ${JSON.stringify(e.content).slice(0, 400)}`);
+      break;
+    }
+  }
+  const ms = performance.now() - t0;
+  await p.client.beta.sessions.delete(s.id).catch(() => {});
+  return ms;
+}
+
+async function packageColdStarts(): Promise<{ install: number[]; cached: number[] }> {
+  const model = await startScriptedModel();
+  const p = await startPaddock({ env: { ANTHROPIC_BASE_URL: model.url } });
+  const use = `python3 -c 'import six' && node -e 'require("is-number")'`;
+  const script = () => model.enqueue({ content: [{ type: 'tool_use', name: 'bash', input: { command: use } }] }, { content: [{ type: 'text', text: 'ok' }] });
+  try {
+    const agent = await p.client.beta.agents.create({ name: 'bench-pkgs', model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any);
+    // Hosts named exactly as well: where registries answer at non-global addresses (a mirror, a proxy), only that reaches them.
+    const networking = { type: 'limited', allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')), allow_package_managers: true };
+    const envs: string[] = [];
+    for (let i = 0; i < INSTALLS; i++) {
+      const env = await p.client.beta.environments.create({ name: `bench-pkgs-${Date.now()}-${i}`, config: { type: 'cloud', networking, packages: { pip: ['six==1.16.0'], npm: ['is-number@7.0.0'] } } } as any);
+      envs.push(env.id);
+    }
+    const install: number[] = [];
+    for (const env of envs) {
+      script();
+      install.push(await coldStart(p, agent.id, env));
+    }
+    const cached: number[] = [];
+    for (let i = 0; i < CACHED; i++) {
+      script();
+      cached.push(await coldStart(p, agent.id, envs[0]));
+    }
+    return { install, cached };
+  } finally {
+    await p.stop();
+    await model.close();
   }
 }
 
@@ -78,6 +124,7 @@ export default {
       }
       const cold = await coldStarts();
       const coldRepo = await coldStarts({ runs: COLD_REPO });
+      const pkgs = await packageColdStarts();
       return [
         { metric: 'cold start: session create → first bash result (SDK, instant model) p50', value: pct(cold, 50), unit: 'ms' },
         { metric: 'cold start: session create → first bash result (SDK, instant model) p99', value: pct(cold, 99), unit: 'ms' },
@@ -86,6 +133,9 @@ export default {
         { metric: 'sandbox start + first bash (executor only) p50', value: pct(direct, 50), unit: 'ms' },
         { metric: 'bash round trip (`true`, warm sandbox) p50', value: pct(warm, 50), unit: 'ms' },
         { metric: 'bash round trip (`true`, warm sandbox) p99', value: pct(warm, 99), unit: 'ms' },
+        { metric: `cold start with packages, first session (installs pip + npm) p50 of ${INSTALLS}`, value: pct(pkgs.install, 50), unit: 'ms' },
+        { metric: `cold start with cached packages p50 of ${CACHED}`, value: pct(pkgs.cached, 50), unit: 'ms' },
+        { metric: 'cold start with packages: first install ÷ cached (p50s)', value: pct(pkgs.install, 50) / pct(pkgs.cached, 50), unit: '×' },
       ];
     } finally {
       await h.close();

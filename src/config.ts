@@ -5,7 +5,7 @@ import path from 'node:path';
 import { inspect } from 'node:util';
 import type { ClusterOptions } from './cluster.js';
 import type { RuntimeOptions } from './runtime/options.js';
-import { SANDBOX_DEFAULTS, type SandboxSettings } from './sandbox/settings.js';
+import { PACKAGES_TIMEOUT_MAX_SECONDS, SANDBOX_DEFAULTS, type SandboxSettings } from './sandbox/settings.js';
 
 /**
  * A configured secret (an API key, a master key). JSON and inspection show only that it is set,
@@ -150,6 +150,7 @@ function sandbox(r: EnvReader): SandboxSettings {
       files: r.int('PADDOCK_SANDBOX_CAPTURE_FILES', d.capture.files, { min: 1 }),
       ms: r.int('PADDOCK_SANDBOX_CAPTURE_SECONDS', d.capture.ms / 1000, { min: 1, max: MAX_TIMER_SECONDS }) * 1000,
     },
+    packagesTimeoutMs: r.int('PADDOCK_PACKAGES_TIMEOUT_SECONDS', d.packagesTimeoutMs / 1000, { min: 1, max: PACKAGES_TIMEOUT_MAX_SECONDS }) * 1000,
     upstreamCaFile: r.str('PADDOCK_UPSTREAM_CA_FILE'),
   };
 }

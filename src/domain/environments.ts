@@ -14,6 +14,7 @@ import type { Static } from '@sinclair/typebox';
 import type { EnvironmentCreate, EnvironmentUpdate } from '../http/schemas/environments.js';
 import { ApiError, invalid, notFound } from './errors.js';
 import { hasPrefix, newId } from './ids.js';
+import { emptyPackages, hasPackages, PACKAGE_MANAGERS } from './packages.js';
 import { nowIso } from './time.js';
 import { createMetadata, patchMetadata } from './validate.js';
 
@@ -35,7 +36,7 @@ export interface Environment extends BetaEnvironment {
   scope: 'organization' | 'account';
 }
 
-export const PACKAGE_MANAGERS = ['apt', 'cargo', 'gem', 'go', 'npm', 'pip'] as const;
+export { PACKAGE_MANAGERS };
 
 /** Request bodies, as checked at the route edge (src/http/schemas/environments.ts). */
 export type EnvironmentCreateInput = Static<typeof EnvironmentCreate>;
@@ -55,7 +56,7 @@ function networking(v: CloudInput['networking'], current?: Networking): Networki
 }
 
 function packages(v: CloudInput['packages'], current?: Packages): Packages {
-  const base: Packages = current ?? { type: 'packages', apt: [], cargo: [], gem: [], go: [], npm: [], pip: [] };
+  const base: Packages = current ?? emptyPackages();
   if (v === undefined || v === null) return base;
   const out: Packages = { ...base };
   for (const m of PACKAGE_MANAGERS) {
@@ -77,8 +78,7 @@ function config(v: ConfigInput | null | undefined, current?: EnvironmentConfig):
   if (v.type === 'self_hosted') return { type: 'self_hosted' };
   const cur = current?.type === 'cloud' ? current : undefined;
   const out = { type: 'cloud' as const, networking: networking(v.networking, cur?.networking), packages: packages(v.packages, cur?.packages) };
-  const anyPackages = PACKAGE_MANAGERS.some((m) => out.packages[m].length > 0);
-  if (out.networking.type === 'limited' && anyPackages && !out.networking.allow_package_managers) {
+  if (out.networking.type === 'limited' && hasPackages(out.packages) && !out.networking.allow_package_managers) {
     throw invalid('config.packages: limited networking must set allow_package_managers: true to install packages');
   }
   return out;

@@ -66,8 +66,8 @@ const MAX_MEMORY_STORES = 8;
 const MAX_RESOURCES = 100;
 /** Mounting on these exact paths would hide what the sandbox itself needs. */
 const RESERVED_EXACT = ['/', '/workspace', '/mnt', '/mnt/session', '/mnt/session/uploads', '/tmp', '/home', '/root', '/var', '/opt', '/srv'];
-/** Nothing may be mounted on or under these. */
-const RESERVED_TREES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/sys', '/dev', '/boot', '/run', '/mnt/session/outputs', '/mnt/memory'];
+/** Nothing may be mounted on or under these (`/opt/paddock`: the sandbox's agent and the environment's packages). */
+const RESERVED_TREES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/sys', '/dev', '/boot', '/run', '/mnt/session/outputs', '/mnt/memory', '/opt/paddock'];
 
 /** Request bodies, as checked at the route edge (src/http/schemas/resources.ts). */
 export type ResourceInput = Static<typeof ResourceSchema>;

@@ -8,6 +8,7 @@ type ContentBlock = Anthropic.Messages.ContentBlockParam;
 /** What client content becomes for the model: blocks a user turn and a tool result both take. */
 type InputBlock = Anthropic.Messages.TextBlockParam | Anthropic.Messages.ImageBlockParam | Anthropic.Messages.DocumentBlockParam | Anthropic.Messages.SearchResultBlockParam;
 type IdleStopReason = EventOf<'session.status_idle'>['stop_reason'];
+type SessionErrorType = EventOf<'session.error'>['error']['type'];
 
 /** A tool call the model made, and what has become of it. */
 export interface ToolUse {
@@ -67,6 +68,7 @@ export interface SessionState {
 }
 
 const INTERRUPTED_BY_USER = 'The user interrupted this tool call before it finished.';
+const NOT_RUN_AFTER_ERROR = 'This tool call was not run: the turn ended with an error (see the session.error event).';
 const COMPACTED_PREFIX = 'Summary of the conversation so far (earlier turns were compacted to fit the context window):\n\n';
 
 /** Client content blocks → Messages API blocks. Files are not resolvable here, so they become a note. */
@@ -120,8 +122,20 @@ export type TurnUsage = Pick<Anthropic.Messages.Usage, 'input_tokens' | 'output_
     server_tool_use?: { web_search_requests?: number; web_fetch_requests?: number } | null;
   };
 
-/** `session.error` types that do not concern the model request (see the fold's `session.error`). */
-const SIDE_ERROR = /^(repository_\w+_error|credential_host_unreachable_error)$/;
+/**
+ * `session.error` types about a resource the sandbox starts without (docs/runtime.md, "Setup
+ * errors"): the session goes on, so they neither end the turn nor count as model retries,
+ * whatever their `retry_status`. Every other `session.error` (a failed package install among
+ * them) is read by its `retry_status`.
+ */
+const SIDE_ERRORS: ReadonlySet<string> = new Set<SessionErrorType>([
+  'repository_authentication_error',
+  'repository_forbidden_error',
+  'repository_not_found_error',
+  'repository_checkout_error',
+  'repository_clone_error',
+  'credential_host_unreachable_error',
+]);
 
 /**
  * Folds a session's log into the state the runner acts on, one event at a time. Folding the
@@ -279,18 +293,22 @@ export class SessionFold {
         break;
       }
       case 'session.error': {
-        // Reports about the sandbox's setup (a repository not cloned, a credential host the
-        // environment blocks) leave the turn alone: the session goes on without that resource.
-        if (SIDE_ERROR.test(e.error.type)) break;
+        // A resource the sandbox started without (a repository not cloned, a credential host the
+        // environment blocks) leaves the turn alone: the session goes on without it.
+        if (SIDE_ERRORS.has(e.error.type)) break;
         if (e.error.retry_status.type === 'retrying') {
           this.failures++;
           this.owedRetry = true;
         } else {
-          // The turn is given up: nothing stays owed until new input arrives.
+          // The turn is given up: nothing stays owed until new input arrives, and tool calls of
+          // the turn that have not run are not run (the error may be that tools cannot run).
           this.failures = 0;
           this.owedInput = false;
           this.owedRetry = false;
-          if (this.response) this.response.continues = false;
+          if (this.response) {
+            for (const u of this.response.uses) this.resolve(u.id, textResult(u.id, NOT_RUN_AFTER_ERROR));
+            this.response.continues = false;
+          }
         }
         break;
       }

@@ -453,7 +453,8 @@ export class SessionRunner {
       use.kind === 'mcp'
         ? { type: 'agent.mcp_tool_result', mcp_tool_use_id: use.id, content: outcome.content, is_error: outcome.is_error }
         : { type: 'agent.tool_result', tool_use_id: use.id, content: outcome.content, is_error: outcome.is_error };
-    await this.append(sessionId, [event], `tool:${use.id}`);
+    const error: NewEvent[] = outcome.sessionError ? [{ type: 'session.error', error: outcome.sessionError }] : [];
+    await this.append(sessionId, [event, ...error], `tool:${use.id}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import type Anthropic from '@anthropic-ai/sdk';
 import type { Environment } from '../domain/environments.js';
 import type { Session } from '../domain/sessions.js';
 
@@ -14,7 +15,16 @@ export type ToolResultBlock =
 export interface ToolOutcome {
   content: ToolResultBlock[];
   is_error: boolean;
+  /**
+   * The call failed because the session's sandbox could not be prepared (e.g. the environment's
+   * packages did not install): logged as a `session.error` right after the result. One that is
+   * not `retrying` ends the turn, and the turn's other tool calls are not run.
+   */
+  sessionError?: SessionErrorObject;
 }
+
+/** `session.error.error`, as the SDK types it. */
+export type SessionErrorObject = Anthropic.Beta.Sessions.BetaManagedAgentsSessionErrorEvent['error'];
 
 export interface ToolCall {
   session: Session;

@@ -1,8 +1,11 @@
+import path from 'node:path';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { SandboxToolExecutor, type SessionFiles } from '../tools/executor.js';
 import { BubblewrapProvider } from './bubblewrap/provider.js';
 import type { EgressCA } from './egress/ca.js';
+import { SandboxPackageBuilder } from './packages/builder.js';
+import { PackageCache } from './packages/cache.js';
 import { ProcessProvider } from './process/provider.js';
 import type { SessionExtras } from './session-extras.js';
 import type { SandboxSettings } from './settings.js';
@@ -56,7 +59,20 @@ export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
     }
   }
   const bubblewrap = provider?.name === 'bubblewrap';
+  // Packages are installed only where they can be mounted read-only: in bubblewrap sandboxes.
+  const packages =
+    provider?.name === 'bubblewrap'
+      ? new PackageCache({
+          root: path.join(deps.dataDir, 'packages'),
+          builder: new SandboxPackageBuilder({ provider, limits: settings.limits, timeoutMs: settings.packagesTimeoutMs, owner: runAs, serverPort: deps.serverPort, log }),
+          log,
+          rootOwned: process.getuid?.() === 0,
+          // Another node's build may have started just before: allow it the whole install time.
+          waitMs: 2 * settings.packagesTimeoutMs,
+        })
+      : undefined;
   return new SandboxToolExecutor({
+    packages,
     volumes: bubblewrap ? sessionVolumes(settings, runAs, log) : undefined,
     dataDir: deps.dataDir,
     log,

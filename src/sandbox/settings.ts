@@ -1,4 +1,5 @@
 import { DEFAULT_CAPTURE_LIMITS, type CaptureLimits } from '../tools/outputs.js';
+import { AGENT_TIMEOUTS } from './deadlines.js';
 import type { SandboxLimits } from './types.js';
 
 /** The sandbox's part of the configuration (`PADDOCK_SANDBOX*`, read in src/config.ts). */
@@ -18,12 +19,17 @@ export interface SandboxSettings {
   volume: 'auto' | 'image' | 'directory';
   /** What the capture of /mnt/session/outputs copies into the Files API per turn, at most. */
   capture: CaptureLimits;
+  /** How long installing an environment's packages may take (bounded by the bash tool's maximum). */
+  packagesTimeoutMs: number;
   /**
    * `PADDOCK_UPSTREAM_CA_FILE`: extra certificate authorities (PEM) trusted, besides the system's,
    * when Paddock verifies a server it talks to for a sandbox (credential hosts, repositories).
    */
   upstreamCaFile?: string;
 }
+
+/** The longest one install may run: the in-sandbox agent's bound on a command (deadlines.ts). */
+export const PACKAGES_TIMEOUT_MAX_SECONDS = AGENT_TIMEOUTS.bashMaxMs / 1000;
 
 export const SANDBOX_DEFAULTS: SandboxSettings = {
   provider: 'bubblewrap',
@@ -33,6 +39,7 @@ export const SANDBOX_DEFAULTS: SandboxSettings = {
   gid: 65534,
   volume: 'auto',
   capture: DEFAULT_CAPTURE_LIMITS,
+  packagesTimeoutMs: PACKAGES_TIMEOUT_MAX_SECONDS * 1000,
 };
 
 export type SandboxOverrides = Partial<Omit<SandboxSettings, 'limits' | 'capture'>> & { limits?: Partial<SandboxLimits>; capture?: Partial<CaptureLimits> };

@@ -42,6 +42,8 @@ export interface SandboxSpec {
   mounts: Array<{ hostPath: string; path: string }>;
   limits: SandboxLimits;
   egress: EgressGate;
+  /** The environment's installed packages (src/sandbox/packages/), if it has any. */
+  packages?: PackagePrefix;
   /** Read-write directories: host path → absolute path inside the sandbox (cloned repositories). */
   binds?: Array<{ hostPath: string; path: string }>;
   /** Variables for tool processes beyond the sandbox's own (credential placeholders). */
@@ -49,6 +51,19 @@ export interface SandboxSpec {
   /** What the egress proxy adds to requests on their way out (credentials, repository tokens). */
   injector?: Injector;
 }
+
+/**
+ * A directory of installed packages, mounted at `PACKAGES_PATH`: read-only in sessions, writable
+ * only by the sandbox that installs into it. `env` is added to every tool process's environment.
+ */
+export interface PackagePrefix {
+  hostPath: string;
+  writable: boolean;
+  env: Record<string, string>;
+}
+
+/** Where an environment's packages are, inside every sandbox. */
+export const PACKAGES_PATH = '/opt/paddock/env';
 
 /** Paths as the tools (and the model) see them. */
 export interface SandboxPaths {

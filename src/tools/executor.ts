@@ -8,6 +8,8 @@ import type { Networking } from '../domain/environments.js';
 import type { Session } from '../domain/sessions.js';
 import type { ToolCall, ToolDefinition, ToolExecutor, ToolOutcome } from '../runtime/tool-executor.js';
 import { EgressGate } from '../sandbox/egress/gate.js';
+import type { PackageCache } from '../sandbox/packages/cache.js';
+import { preparePackages, packageFailure } from '../sandbox/packages/session.js';
 import type { SandboxSettings } from '../sandbox/settings.js';
 import type { Sandbox, SandboxProvider, SessionDirs } from '../sandbox/types.js';
 import type { SessionExtras } from '../sandbox/session-extras.js';
@@ -36,6 +38,8 @@ export interface SandboxExecutorOptions {
   owner?: { uid: number; gid: number };
   /** Each session's disk is a volume of its own (enforced quota); otherwise plain directories. */
   volumes?: SessionVolumes;
+  /** Installs and caches environments' packages; undefined where they cannot be installed. */
+  packages?: PackageCache;
   /** Credentials and repositories brought into sandboxes (src/sandbox/session-extras.ts). */
   extras?: SessionExtras;
 }
@@ -161,6 +165,10 @@ export class SandboxToolExecutor implements ToolExecutor {
     try {
       sandbox = await this.sandboxFor(call, dirs);
     } catch (err) {
+      const failed = packageFailure(err);
+      if (failed) return failed;
+      // Interrupted while waiting for the environment's packages: the runner reports the interrupt.
+      if (call.signal.aborted) return errorOutcome(`The ${call.name} call was interrupted.`);
       this.opts.log.error({ err, session_id: call.session.id }, 'sandbox failed to start');
       return errorOutcome(`The sandbox could not be started: ${(err as Error).message}`);
     }
@@ -223,6 +231,7 @@ export class SandboxToolExecutor implements ToolExecutor {
   private async start(call: ToolCall, dirs: SessionDirs): Promise<Sandbox> {
     // Two sandboxes of one session would share its egress socket path (and its workspace).
     await this.closing.get(call.session.id)?.catch(() => undefined);
+    const packages = await preparePackages(this.opts.packages, call.environment, call.signal);
     await fs.mkdir(dirs.root, { recursive: true, mode: 0o711 });
     await fs.chmod(dirs.root, 0o711);
     if (dirs.volume) {
@@ -243,6 +252,7 @@ export class SandboxToolExecutor implements ToolExecutor {
       mounts,
       limits: this.opts.settings.limits,
       egress: this.gate(call),
+      packages,
       env: extras?.env,
       binds: extras?.binds,
       injector: extras?.injector,

@@ -47,6 +47,58 @@ describe('environments', () => {
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
   });
 
+  it('package entries: each manager\'s name and version syntax is accepted as given', async () => {
+    const packages = {
+      cargo: ['ripgrep', 'ripgrep@14.1.0', 'cargo-edit@^0.12'],
+      gem: ['rake', 'rake:13.2.1'],
+      go: ['golang.org/x/tools/cmd/goimports@v0.24.0', 'github.com/user/tool'],
+      npm: ['is-number', 'is-number@7.0.0', '@types/node@^20.1.0', 'typescript@latest', 'left-pad@>=1.0.0'],
+      pip: ['six', 'six==1.16.0', 'requests[socks,security]>=2.0,<3', 'zope.interface~=6.0', 'Django!=4.0.*'],
+    };
+    const e = await p.client.beta.environments.create({ name: uniqueName('pkgs'), config: { type: 'cloud', packages } });
+    expect(e.config).toMatchObject({ type: 'cloud', packages: { ...packages, apt: [] } });
+  });
+
+  it.each([
+    ['pip', 'six; touch /tmp/x', 'config.packages.pip.0'],
+    ['pip', 'six==1.0 ; python_version<"3"', 'config.packages.pip.0'],
+    ['pip', '-r requirements.txt', 'config.packages.pip.0'],
+    ['pip', 'git+https://example.com/x.git', 'config.packages.pip.0'],
+    ['pip', './local/path', 'config.packages.pip.0'],
+    ['npm', '$(id)', 'config.packages.npm.0'],
+    ['npm', 'file:../x', 'config.packages.npm.0'],
+    ['npm', 'github:user/repo', 'config.packages.npm.0'],
+    ['npm', 'x@1.0.0 || 2.0.0', 'config.packages.npm.0'],
+    ['npm', '--registry=http://127.0.0.1:9', 'config.packages.npm.0'],
+    ['gem', 'rake`id`', 'config.packages.gem.0'],
+    ['cargo', 'ripgrep --git https://example.com/x', 'config.packages.cargo.0'],
+    ['go', 'example.com/x@v1|id', 'config.packages.go.0'],
+    ['go', '../x', 'config.packages.go.0'],
+    ['pip', 'six\nrm -rf /', 'config.packages.pip.0'],
+  ])('a %s entry %j is a 400 naming %s', async (manager, entry, field) => {
+    const err = await p.client.beta.environments
+      .create({ name: uniqueName('badpkg'), config: { type: 'cloud', packages: { [manager]: [entry] } } } as any)
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(err.error.error.message).toMatch(new RegExp(`^${field.replace(/\./g, '\\.')}: must be an? ${manager} package name with an optional version \\(e\\.g\\. `));
+    // The value is never quoted back.
+    expect(err.error.error.message).not.toContain(entry);
+  });
+
+  it('an unknown package manager, and apt (not supported here), are 400s that say so', async () => {
+    const unknown = await p.client.beta.environments
+      .create({ name: uniqueName('brew'), config: { type: 'cloud', packages: { brew: ['wget'] } } } as any)
+      .catch((e) => e);
+    expect(unknown).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(unknown.error.error.message).toBe('config.packages.brew: unknown package manager; expected one of apt, cargo, gem, go, npm, pip');
+    const apt = await p.client.beta.environments.create({ name: uniqueName('apt'), config: { type: 'cloud', packages: { apt: ['jq'] } } }).catch((e) => e);
+    expect(apt).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(apt.error.error.message).toMatch(/^config\.packages\.apt: apt packages are not supported by this Paddock server/);
+    // An empty apt list is what the SDK sends by default: accepted.
+    const none = await p.client.beta.environments.create({ name: uniqueName('noapt'), config: { type: 'cloud', packages: { apt: [], pip: ['six'] } } });
+    expect(none.config).toMatchObject({ packages: { apt: [], pip: ['six'] } });
+  });
+
   it('a taken name is a ConflictError that is not retried', async () => {
     const name = uniqueName('taken');
     await p.client.beta.environments.create({ name });

@@ -64,6 +64,9 @@ describe('session resources at create', () => {
       [{ type: 'file', file_id: f.id, mount_path: '/etc/cron.d/job' }, 400, /\/etc/],
       [{ type: 'file', file_id: f.id, mount_path: '/' }, 400, /system directory/],
       [{ type: 'file', file_id: f.id, mount_path: '/mnt/session/outputs/x' }, 400, /outputs/],
+      // Where the environment's packages are mounted: a resource there would hide them or fail the sandbox's start.
+      [{ type: 'github_repository', url: 'https://github.com/a/b', mount_path: '/opt/paddock/env' }, 400, /\/opt\/paddock/],
+      [{ type: 'file', file_id: f.id, mount_path: '/opt/paddock/env/bin/python3' }, 400, /\/opt\/paddock/],
       [{ type: 'file', file_id: f.id, mount_path: '/workspace//a.csv' }, 400, /normalised/],
       [{ type: 'file', file_id: f.id, mount_path: '/workspace/./a.csv' }, 400, /normalised/],
       [{ type: 'github_repository', url: 'not a url' }, 400, /resources\.0\.url/],

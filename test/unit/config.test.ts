@@ -95,6 +95,8 @@ describe('configuration', () => {
     ['PADDOCK_SANDBOX', 'docker'],
     ['PADDOCK_LOG_LEVEL', 'verbose'],
     ['PADDOCK_MCP_CALL_TIMEOUT_MS', '0'],
+    // The in-sandbox agent ends any command after 600 s; an install cannot be given longer.
+    ['PADDOCK_PACKAGES_TIMEOUT_SECONDS', '601'],
     ['PADDOCK_MCP_IDLE_SECONDS', '2147484'],
     ['PADDOCK_GITHUB_URL', 'git@github.com:owner'],
     ['PADDOCK_GITHUB_URL', 'https://token@github.example'],

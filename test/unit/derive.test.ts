@@ -221,6 +221,62 @@ describe('what a session owes', () => {
     expect(log.state().owed).toEqual({ kind: 'open_request' });
   });
 
+  describe('setup errors around a tool call (docs/runtime.md, "Setup errors")', () => {
+    /** A response with two bash calls; the first call's sandbox start logs `error`, as the executor and runner write it. */
+    function firstCallWith(error: Record<string, unknown>, result: { text: string; is_error: boolean }) {
+      const log = new Log();
+      log.user('two calls');
+      log.add('session.status_running');
+      const { ids } = log.request([bash('allow'), bash('allow')]);
+      const package_ = error.type === 'unknown_error';
+      // The executor reports a resource it could not bring while the sandbox starts, before the
+      // result; a failed install comes in the same step as the call's failed result, after it.
+      if (!package_) log.add('session.error', { error });
+      log.add('agent.tool_result', { tool_use_id: ids[0], content: [{ type: 'text', text: result.text }], is_error: result.is_error });
+      if (package_) log.add('session.error', { error });
+      return { log, ids };
+    }
+
+    it('a failed package install ends the turn: the other calls are not run, idle end_turn is owed, and the model hears of both calls with the next message', () => {
+      const { log, ids } = firstCallWith({ type: 'unknown_error', message: 'install failed', retry_status: { type: 'exhausted' } }, { text: 'install failed', is_error: true });
+      expect(log.state()).toMatchObject({ failures: 0, owed: { kind: 'idle', stop_reason: { type: 'end_turn' } } });
+      log.idle({ type: 'end_turn' });
+      expect(log.state().owed).toEqual({ kind: 'none' });
+      log.user('again');
+      log.add('span.model_request_start');
+      expect(log.state().messages.at(-1)).toEqual({
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: ids[0], content: [{ type: 'text', text: 'install failed' }], is_error: true },
+          { type: 'tool_result', tool_use_id: ids[1], content: [{ type: 'text', text: expect.stringMatching(/^This tool call was not run: the turn ended with an error/) }], is_error: true },
+          { type: 'text', text: 'again' },
+        ],
+      });
+    });
+
+    it('a repository not cloned or a credential host blocked leaves the turn alone, whatever its retry_status: the next call runs, no retry is counted, the turn goes on to the model', () => {
+      const sideErrors = [
+        { type: 'repository_not_found_error', message: 'not found', repository_url: 'https://github.com/a/b', retry_status: { type: 'retrying' } },
+        { type: 'repository_clone_error', message: 'clone failed', repository_url: null, retry_status: { type: 'exhausted' } },
+        { type: 'credential_host_unreachable_error', message: 'blocked', credential_id: 'vcrd_1', vault_id: 'vlt_1', retry_status: { type: 'retrying' } },
+      ];
+      for (const error of sideErrors) {
+        const { log, ids } = firstCallWith(error, { text: 'ok', is_error: false });
+        const state = log.state();
+        expect(state.owed, error.type).toMatchObject({ kind: 'tool', use: { id: ids[1] } });
+        expect(state.failures, error.type).toBe(0);
+        expect(state.status, error.type).toBe('running');
+        log.add('agent.tool_result', { tool_use_id: ids[1], content: [{ type: 'text', text: 'ok' }], is_error: false });
+        expect(log.state().owed, error.type).toEqual({ kind: 'open_request' });
+        log.add('span.model_request_start');
+        expect(log.state().messages.at(-1)!.content, error.type).toEqual([
+          { type: 'tool_result', tool_use_id: ids[0], content: [{ type: 'text', text: 'ok' }] },
+          { type: 'tool_result', tool_use_id: ids[1], content: [{ type: 'text', text: 'ok' }] },
+        ]);
+      }
+    });
+  });
+
   it('a terminated session is owed nothing, whatever arrives', () => {
     const log = new Log();
     log.add('session.status_terminated');

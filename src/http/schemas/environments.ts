@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { PACKAGE_MANAGERS } from '../../domain/environments.js';
+import { entryError, MAX_PACKAGE_ENTRY, PACKAGE_MANAGERS, PACKAGE_PATTERNS, UNSUPPORTED_MANAGERS, type PackageManager } from '../../domain/packages.js';
 import { optionalBody } from '../validation.js';
 import { ArchivedListQuery, Literals, Metadata, MetadataPatch, Nullable, Opt, Str, Times } from './common.js';
 
@@ -22,18 +22,27 @@ const Networking = Type.Union([
   }),
 ]);
 
-const PackageList = Type.Array(Str(256, 1), { maxItems: 500, 'x-error': 'must be a list of at most 500 package names' });
+/** One manager's list: each entry a name with the manager's own version syntax (src/domain/packages.ts). */
+const PackageList = (m: PackageManager) =>
+  Type.Array(Str(MAX_PACKAGE_ENTRY, 1, { pattern: PACKAGE_PATTERNS[m].re.source, 'x-error': { pattern: entryError(m) } }), {
+    // A manager this server cannot install from takes no entries, and says why.
+    maxItems: UNSUPPORTED_MANAGERS[m] ? 0 : 500,
+    'x-error': { type: 'must be a list of at most 500 package names', maxItems: UNSUPPORTED_MANAGERS[m] ?? 'must be a list of at most 500 package names' },
+  });
 
 // One key per manager in PACKAGE_MANAGERS (the domain reads each by name, so a missing one fails the build).
-const Packages = Type.Object({
-  type: Type.Optional(Type.Literal('packages')),
-  apt: Opt(PackageList),
-  cargo: Opt(PackageList),
-  gem: Opt(PackageList),
-  go: Opt(PackageList),
-  npm: Opt(PackageList),
-  pip: Opt(PackageList),
-});
+const Packages = Type.Object(
+  {
+    type: Type.Optional(Type.Literal('packages')),
+    apt: Opt(PackageList('apt')),
+    cargo: Opt(PackageList('cargo')),
+    gem: Opt(PackageList('gem')),
+    go: Opt(PackageList('go')),
+    npm: Opt(PackageList('npm')),
+    pip: Opt(PackageList('pip')),
+  },
+  { additionalProperties: false, 'x-error': { additionalProperties: `unknown package manager; expected one of ${PACKAGE_MANAGERS.join(', ')}` } },
+);
 
 const Config = Type.Union([
   Type.Object({ type: Type.Literal('cloud'), networking: Opt(Networking), packages: Opt(Packages) }),

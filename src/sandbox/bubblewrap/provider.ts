@@ -9,7 +9,7 @@ import { AgentChannel } from '../channel.js';
 import { AGENT_TIMEOUTS, callDeadlineMs } from '../deadlines.js';
 import { SYSTEM_BUNDLES, type EgressCA } from '../egress/ca.js';
 import { EgressProxy } from '../egress/proxy.js';
-import { agentLimits, type Sandbox, type SandboxProvider, type SandboxSpec } from '../types.js';
+import { agentLimits, PACKAGES_PATH, type Sandbox, type SandboxProvider, type SandboxSpec } from '../types.js';
 
 const PATHS = { workspace: '/workspace', outputs: '/mnt/session/outputs', uploads: '/mnt/session/uploads' };
 const AGENT_PATH = '/opt/paddock/agent.mjs';
@@ -75,9 +75,12 @@ export class BubblewrapProvider implements SandboxProvider {
     await proxy.start();
     const staged = this.opts.runAs ? STAGE + '/s' : spec.dirs.root;
     const rel = (p: string) => path.join(staged, path.relative(spec.dirs.root, p));
+    const stages = [{ host: spec.dirs.root, at: STAGE + '/s' }];
+    if (spec.packages) stages.push({ host: spec.packages.hostPath, at: STAGE + '/p' });
+    const packagesDir = this.opts.runAs ? STAGE + '/p' : spec.packages?.hostPath;
     const agentConfig: AgentConfig = {
       workspace: PATHS.workspace,
-      env: toolEnv(spec.env ?? {}, this.trust.length > 0),
+      env: withPackages(toolEnv(spec.env ?? {}, this.trust.length > 0), spec.packages?.env),
       limits: agentLimits(spec.limits),
       timeouts: AGENT_TIMEOUTS,
       shellPrefix: SHELL_PREFIX,
@@ -108,6 +111,7 @@ export class BubblewrapProvider implements SandboxProvider {
       '--bind', rel(spec.dirs.outputs), PATHS.outputs,
       '--dir', PATHS.uploads,
       ...spec.mounts.flatMap((m) => ['--ro-bind', rel(m.hostPath), m.path]),
+      ...(spec.packages ? [spec.packages.writable ? '--bind' : '--ro-bind', packagesDir!, PACKAGES_PATH] : []),
       ...(spec.binds ?? []).flatMap((m) => ['--bind', rel(m.hostPath), m.path]),
       '--ro-bind-data', '3', AGENT_PATH,
       // The sandbox's own root (a tmpfs) is read-only too: writable places are the mounts above.
@@ -119,7 +123,7 @@ export class BubblewrapProvider implements SandboxProvider {
       '--',
       '/bin/bash', '-c', `ulimit -S -H -u ${spec.limits.processes} && exec node ${AGENT_PATH} "$0"`, JSON.stringify(agentConfig),
     ];
-    const cmd = wrap(args, this.opts.runAs, spec.dirs.root);
+    const cmd = wrap(args, this.opts.runAs, stages);
     const child = spawn(cmd[0], cmd.slice(1), {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', ...etc.map(() => 'pipe' as const)],
       env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
@@ -215,6 +219,12 @@ function trustFiles(caPem: string): Array<{ path: string; content: string }> {
   return files;
 }
 
+/** The packages' variables on top of the tools' own; their PATH entries come first. */
+function withPackages(env: Record<string, string>, extra: Record<string, string> | undefined): Record<string, string> {
+  if (!extra) return env;
+  return { ...env, ...extra, ...(extra.PATH ? { PATH: `${extra.PATH}:${env.PATH}` } : {}) };
+}
+
 /**
  * The bash tool's shell and everything it starts run one level deeper, in new user and PID
  * namespaces: the agent (and its stdin/stdout to Paddock) is not in their PID namespace, so they
@@ -287,14 +297,15 @@ function systemMounts(): string[] {
 
 /**
  * As root, bwrap runs as an unprivileged user (so process limits bind and root-only files stay
- * unreadable). That user cannot traverse the data directory, so the session directory is first
- * bind-mounted at a neutral place inside a private mount namespace that only bwrap sees.
+ * unreadable). That user cannot traverse the data directory, so the session directory (and the
+ * environment's packages) are first bind-mounted at neutral places inside a private mount
+ * namespace that only bwrap sees.
  */
-function wrap(args: string[], runAs: { uid: number; gid: number } | undefined, sessionRoot: string | undefined): string[] {
+function wrap(args: string[], runAs: { uid: number; gid: number } | undefined, stages: Array<{ host: string; at: string }> = []): string[] {
   if (!runAs) return args;
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const stage = sessionRoot
-    ? `mount -t tmpfs -o size=1m,mode=0755 paddock ${STAGE} && mkdir ${STAGE}/s && mount --rbind ${q(sessionRoot)} ${STAGE}/s && `
+  const stage = stages.length
+    ? `mount -t tmpfs -o size=1m,mode=0755 paddock ${STAGE} && ` + stages.map((s) => `mkdir ${q(s.at)} && mount --rbind ${q(s.host)} ${q(s.at)} && `).join('')
     : '';
   const drop = `exec setpriv --reuid ${runAs.uid} --regid ${runAs.gid} --clear-groups --inh-caps=-all --bounding-set=-all `;
   return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', stage + drop + args.map(q).join(' ')];

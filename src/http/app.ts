@@ -76,7 +76,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 
   app.setErrorHandler((err, req, reply) => {
     const api = toApiError(err);
-    if (api.status >= 500) req.log.error({ err }, 'unhandled error');
+    if (api.status >= 500) req.log.error({ err }, api.status === 503 ? 'storage unavailable' : 'unhandled error');
     // An error found mid-upload must not leave the rest of the body stranding the connection.
     discardUnreadBody(req, reply, ctx.config.maxBodyBytes);
     return sendError(reply, req, api);

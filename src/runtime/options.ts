@@ -15,6 +15,9 @@ export interface RuntimeOptions {
   maxTokens: number;
   /** Derived states kept in memory for sessions between drives (sessions being driven always keep theirs). */
   idleStatesKept: number;
+  /** Backoff of a step that failed on storage trouble (docs/runtime.md): first delay, doubling, capped. */
+  stepRetryBaseMs: number;
+  stepRetryMaxMs: number;
 }
 
 function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -35,5 +38,7 @@ export function runtimeOptions(env: NodeJS.ProcessEnv = process.env): RuntimeOpt
     leaseRenewMs: num(env, 'PADDOCK_LEASE_RENEW_MS', 10_000),
     maxTokens: num(env, 'PADDOCK_MODEL_MAX_TOKENS', 32_000),
     idleStatesKept: num(env, 'PADDOCK_RUNTIME_IDLE_STATES', 128),
+    stepRetryBaseMs: num(env, 'PADDOCK_STEP_RETRY_BASE_MS', 500),
+    stepRetryMaxMs: num(env, 'PADDOCK_STEP_RETRY_MAX_MS', 30_000),
   };
 }

@@ -18,6 +18,10 @@ export interface Config {
   anthropicApiKey?: string;
   /** SSE keep-alive interval. */
   pingIntervalMs: number;
+  /** Bytes of frames that may wait for an event stream's client before the stream is closed. */
+  sseMaxBufferBytes: number;
+  /** An event stream whose client takes no byte for this long, with frames waiting, is closed. */
+  sseStallMs: number;
   /** Names this process among the nodes sharing one database (leases, notifications). */
   nodeId: string;
   /** Web origins whose pages may call the API from a browser (`*`: any); empty means none. */
@@ -62,6 +66,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     anthropicBaseUrl: env.ANTHROPIC_BASE_URL || undefined,
     anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
     pingIntervalMs: envNumber(env, 'PADDOCK_SSE_PING_MS', 15_000),
+    sseMaxBufferBytes: envNumber(env, 'PADDOCK_SSE_MAX_BUFFER_BYTES', 1024 * 1024, { min: 1 }),
+    sseStallMs: envNumber(env, 'PADDOCK_SSE_STALL_MS', 30_000, { min: 1 }),
     corsOrigins: envOrigins(env, 'PADDOCK_CORS_ORIGINS'),
     nodeId: env.PADDOCK_NODE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     outboundAllowHosts: (env.PADDOCK_OUTBOUND_ALLOW_HOSTS ?? '')

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { loadConfig } from '../config.js';
+import { reportMemoryOnSignal } from '../diagnostics.js';
 import { startPaddock } from '../server.js';
 import { rotateMasterKey } from '../vault/rotate.js';
 
@@ -17,6 +18,7 @@ it takes the new key from PADDOCK_NEW_MASTER_KEY.`;
 async function serve(): Promise<void> {
   const config = await loadConfig();
   const paddock = await startPaddock(config);
+  reportMemoryOnSignal(paddock.ctx);
   if (config.generatedKey) {
     process.stderr.write(`\nPaddock generated an API key (kept in ${config.dataDir}/api-key):\n\n  ${config.generatedKey}\n\n`);
   } else if (!process.env.PADDOCK_API_KEYS) {

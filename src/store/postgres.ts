@@ -22,9 +22,14 @@ export function postgresClientConfig(connectionString: string): pg.ClientConfig 
 
 export function postgresPool(connectionString: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ ...postgresClientConfig(connectionString), max });
-  // An idle connection dropped by the server (restart, failover) is discarded by the pool; without
-  // a listener its error would crash the process.
+  // A connection the server drops (a restart, a failover, an administrator) emits 'error' on its
+  // client, and an 'error' nobody listens for crashes the process. The pool listens only while a
+  // client is idle; a client checked out by a query or a transaction gets a listener of its own
+  // for life. Nothing is lost by ignoring the event: the query running on that connection fails
+  // by itself (its caller answers 503 or retries, docs/runtime.md), and the pool discards the
+  // broken client when it comes back.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

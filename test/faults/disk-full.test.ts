@@ -8,6 +8,7 @@ import { events, say, TEXT_TURN, types, waitForIdle, type Ev } from '../runtime/
 import { raw, startPaddock, type PaddockProcess } from '../support/paddock.js';
 import { multipartBody, rawConnection, request } from '../support/raw-http.js';
 import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
+import { until } from '../support/until.js';
 
 /**
  * The data directory fills up in the middle of a turn (a small tmpfs, filled by the test while
@@ -54,14 +55,6 @@ function fillDisk(): void {
     }
   } finally {
     closeSync(fd);
-  }
-}
-
-async function until(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

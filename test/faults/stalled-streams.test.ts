@@ -4,6 +4,7 @@ import { events, say, waitForIdle } from '../runtime/harness.js';
 import { startPaddock, type PaddockProcess } from '../support/paddock.js';
 import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
 import { openSse, type RawStream, type SseFrame } from '../support/sse.js';
+import { until } from '../support/until.js';
 
 /**
  * Clients that open an event stream and then stop reading (a hung process, a laptop lid closed)
@@ -145,16 +146,6 @@ function readSlowly(s: net.Socket) {
   };
 }
 
-async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 it('stalled stream clients neither grow the heap nor stay open; a reader and a resumed stream get every event exactly once', async () => {
   const client = p.client;
   const agent = await client.beta.agents.create({ name: 'stalled', model: 'claude-sonnet-4-6' });
@@ -204,11 +195,11 @@ it('stalled stream clients neither grow the heap nor stay open; a reader and a r
   const log = await events(client, sid);
   const ids = log.map((e) => e.id);
   const idsOf = (frames: SseFrame[]) => frames.filter((f) => f.id).map((f) => f.id);
-  await until('the reader to catch up', async () => received.filter((f) => f.id).length, (n) => n >= ids.length, 60_000);
+  await until('the reader to catch up', async () => received.filter((f) => f.id).length, (n) => n >= ids.length, { timeoutMs: 60_000 });
   expect(idsOf(received)).toEqual(ids);
   expect(received.some((f) => f.event === 'event_delta')).toBe(true);
   // The slow client was never taken for a stalled one: it gets everything on its one connection.
-  await until('the slow client to catch up', async () => idsOf(slow.frames()).length, (n) => n >= ids.length, 120_000);
+  await until('the slow client to catch up', async () => idsOf(slow.frames()).length, (n) => n >= ids.length, { timeoutMs: 120_000 });
   expect(slow.ended).toBe(false);
   expect(idsOf(slow.frames())).toEqual(ids);
   slow.stop();

@@ -15,9 +15,14 @@ const types = {
   },
 } as pg.CustomTypesConfig;
 
-/** Connection settings for a single client (the bus's listening connection). */
+/**
+ * Connection settings of every client (the pool's and the bus's listening connection). A
+ * connection attempt gives up after 10 s, and TCP keep-alives find a server that vanished without
+ * closing its connections: a database that stops answering is storage trouble the callers retry
+ * (or answer 503 for), not a wait without end that piles up requests behind it.
+ */
 export function postgresClientConfig(connectionString: string): pg.ClientConfig {
-  return { connectionString, types };
+  return { connectionString, types, connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
 }
 
 export function postgresPool(connectionString: string, max = 10): pg.Pool {

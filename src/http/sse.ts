@@ -54,16 +54,26 @@ export function streamSession(ctx: AppContext, req: FastifyRequest, reply: Fasti
   let open = openStreams.get(ctx);
   if (!open) openStreams.set(ctx, (open = new Set()));
 
+  // A client that falls behind takes a few events per drain: reading the log in slices about that
+  // size (doubling again while it keeps up) reads each event about once, and holds none for it.
+  let slice = LOG_BATCH;
   const readLog = async (write: (chunk: string) => boolean): Promise<boolean> => {
-    const batch = await ctx.events.after(opts.sessionId, cursor, LOG_BATCH);
+    const limit = slice;
+    const batch = await ctx.events.after(opts.sessionId, cursor, limit);
+    let done = 0;
     for (const { seq, event } of batch) {
       if (closed) return true;
       cursor = seq;
+      done++;
       openPreviews.delete(event.id);
       // A full socket stops the read here; the rest is read again once it drains.
-      if ((!opts.filter || opts.filter(event)) && !write(frame(event.type, event, event.id))) return false;
+      if ((!opts.filter || opts.filter(event)) && !write(frame(event.type, event, event.id))) {
+        slice = Math.max(1, done * 2);
+        return false;
+      }
     }
-    return batch.length < LOG_BATCH;
+    slice = Math.min(LOG_BATCH, slice * 2);
+    return batch.length < limit;
   };
 
   const end = (how: 'end' | 'destroy' = 'end'): void => {

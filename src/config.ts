@@ -39,6 +39,10 @@ export interface Config {
     maxBodyBytes: number;
     /** SSE keep-alive interval. */
     ssePingMs: number;
+    /** Bytes of preview frames that may wait for an event stream's client before the stream is closed. */
+    sseMaxBufferBytes: number;
+    /** An event stream whose client takes no byte for this long, with frames waiting, is closed. */
+    sseStallMs: number;
     logLevel: string;
   };
   storage: { dataDir: string; databaseUrl?: string };
@@ -85,6 +89,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv): Promise<Config> {
       host: r.str('HOST') ?? '127.0.0.1',
       maxBodyBytes: r.int('PADDOCK_MAX_BODY_BYTES', 32 * 1024 * 1024, { min: 1 }),
       ssePingMs: r.int('PADDOCK_SSE_PING_MS', 15_000, { min: 1, max: MAX_TIMER_MS }),
+      sseMaxBufferBytes: r.int('PADDOCK_SSE_MAX_BUFFER_BYTES', 1024 * 1024, { min: 1 }),
+      sseStallMs: r.int('PADDOCK_SSE_STALL_MS', 30_000, { min: 1, max: MAX_TIMER_MS }),
       logLevel: r.oneOf('PADDOCK_LOG_LEVEL', LOG_LEVELS, r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info')),
     },
     storage,
@@ -109,6 +115,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv): Promise<Config> {
       leaseRenewMs: r.int('PADDOCK_LEASE_RENEW_MS', 10_000, { min: 1, max: MAX_TIMER_MS }),
       maxTokens: r.int('PADDOCK_MODEL_MAX_TOKENS', 32_000, { min: 1 }),
       idleStatesKept: r.int('PADDOCK_RUNTIME_IDLE_STATES', 128, { min: 0 }),
+      stepRetryBaseMs: r.int('PADDOCK_STEP_RETRY_BASE_MS', 500, { min: 1, max: MAX_TIMER_MS }),
+      stepRetryMaxMs: r.int('PADDOCK_STEP_RETRY_MAX_MS', 30_000, { min: 1, max: MAX_TIMER_MS }),
     },
     cluster: {
       nodeId: r.str('PADDOCK_NODE_ID') ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { loadConfig } from '../config.js';
+import { reportMemoryOnSignal } from '../diagnostics.js';
 import { startPaddock } from '../server.js';
 import { rotateMasterKey } from '../vault/rotate.js';
 
@@ -18,6 +19,7 @@ it takes the new key from PADDOCK_NEW_MASTER_KEY.`;
 async function serve(): Promise<void> {
   const config = await loadConfig(process.env);
   const paddock = await startPaddock(config);
+  reportMemoryOnSignal(paddock.ctx);
   const { dataDir } = config.storage;
   if (config.auth.source === 'generated') {
     process.stderr.write(`\nPaddock generated an API key (kept in ${dataDir}/api-key):\n\n  ${config.auth.apiKeys[0].reveal()}\n\n`);

@@ -29,9 +29,13 @@ export class ApiError extends Error {
     super(message);
   }
 
-  /** Deterministic failures the SDK must not retry (it retries every 409 unless told not to). */
+  /**
+   * Deterministic failures the SDK must not retry (it retries every 409 unless told not to); a
+   * 503 (storage trouble) is one it should, and is told so.
+   */
   get shouldRetry(): boolean | undefined {
     if (this.status === 409 || this.status === 412) return false;
+    if (this.status === 503) return true;
     return undefined;
   }
 }

@@ -322,7 +322,11 @@ export class SessionResources implements SessionLifecycle {
     for (const row of await this.rows(sessionId)) {
       const r = readJson<StoredResource>(row.data);
       if (r.type === 'file') {
-        const file = await this.files.get(r.file_id).catch(() => null);
+        // A file deleted since is mounted as missing; a database that fails to answer is not that.
+        const file = await this.files.get(r.file_id).catch((err: unknown) => {
+          if (err instanceof ApiError && err.status === 404) return null;
+          throw err;
+        });
         out.push({ resource: r, file, localPath: file ? this.files.localPath(file.id) : undefined });
       } else if (r.type === 'github_repository') {
         out.push({ resource: r, authorizationToken: row.secret ? this.box.open(row.secret, this.aad(r.id)) : undefined });

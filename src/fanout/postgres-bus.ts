@@ -9,6 +9,12 @@ import { InProcessBus, type BusListener, type BusMessage, type EphemeralFrame } 
 const CHANNEL = 'paddock_sessions';
 /** Postgres rejects NOTIFY payloads of 8000 bytes or more. */
 const MAX_PAYLOAD = 7900;
+/**
+ * Notifications waiting to be sent, at most. They pile up only while the database does not
+ * answer; past this, new ones are dropped: other nodes find appended events by their catch-up
+ * poll, and previews are best effort anyway.
+ */
+const MAX_OUTBOX = 10_000;
 
 /** What travels in a notification: who sent it, which session, and the bus message. */
 interface Wire {
@@ -47,6 +53,8 @@ export class PostgresBus extends InProcessBus {
   /** Outgoing notifications, sent in order by one query at a time. */
   private outbox: string[] = [];
   private flushing = false;
+  /** Notifications dropped since the outbox last had room (reported once per episode). */
+  private dropped = 0;
 
   constructor(private readonly opts: PostgresBusOptions) {
     super();
@@ -115,6 +123,14 @@ export class PostgresBus extends InProcessBus {
       // Only a preview can be this large; other nodes' subscribers get the event itself from the log.
       this.opts.log.debug({ session_id: sessionId, bytes: payload.length }, 'preview frame too large to forward');
       return;
+    }
+    if (this.outbox.length >= MAX_OUTBOX) {
+      if (this.dropped++ === 0) this.opts.log.warn({ waiting: this.outbox.length }, 'notifications to other nodes are waiting on the database; dropping new ones (other nodes catch up from the log)');
+      return;
+    }
+    if (this.dropped) {
+      this.opts.log.info({ dropped: this.dropped }, 'notifications to other nodes flow again');
+      this.dropped = 0;
     }
     this.outbox.push(payload);
     void this.flush();

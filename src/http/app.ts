@@ -8,6 +8,7 @@ import { sendError, toApiError } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { registerRoutes } from './routes/index.js';
 import { endStreams } from './sse.js';
+import { discardUnreadBody } from './unread-body.js';
 import { validatorCompiler } from './validation.js';
 
 /** Builds the Fastify app: transport rules (auth, errors, request ids, CORS, bodies) and the routes. */
@@ -75,7 +76,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 
   app.setErrorHandler((err, req, reply) => {
     const api = toApiError(err);
-    if (api.status >= 500) req.log.error({ err }, 'unhandled error');
+    if (api.status >= 500) req.log.error({ err }, api.status === 503 ? 'storage unavailable' : 'unhandled error');
+    // An error found mid-upload must not leave the rest of the body stranding the connection.
+    discardUnreadBody(req, reply, ctx.config.server.maxBodyBytes);
     return sendError(reply, req, api);
   });
 

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type ErrorType } from '../domain/errors.js';
+import { storageTrouble } from '../store/errors.js';
 
 export interface ErrorEnvelope {
   type: 'error';
@@ -16,6 +17,10 @@ export function envelope(err: ApiError, requestId: string): ErrorEnvelope {
 /** Maps anything thrown by a handler (or by Fastify itself) to the API's error envelope. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  // Storage trouble passes by itself: a 503 that says so, which the SDKs retry (x-should-retry).
+  const trouble = storageTrouble(err);
+  if (trouble === 'full') return new ApiError(503, 'overloaded_error', "The server's storage is full; retry once space has been freed.");
+  if (trouble === 'unavailable') return new ApiError(503, 'overloaded_error', "The server's storage is unavailable for the moment; retry shortly.");
   const fe = err as FastifyError & { statusCode?: number };
   const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
   if (status === 413 || fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || fe?.code === 'FST_REQ_FILE_TOO_LARGE') {
@@ -31,6 +36,6 @@ export function toApiError(err: unknown): ApiError {
 }
 
 export function sendError(reply: FastifyReply, req: FastifyRequest, err: ApiError): FastifyReply {
-  if (err.shouldRetry === false) reply.header('x-should-retry', 'false');
+  if (err.shouldRetry !== undefined) reply.header('x-should-retry', String(err.shouldRetry));
   return reply.status(err.status).type('application/json').send(envelope(err, String(req.id)));
 }

@@ -15,4 +15,7 @@ export interface RuntimeOptions {
   maxTokens: number;
   /** Derived states kept in memory for sessions between drives (sessions being driven always keep theirs). */
   idleStatesKept: number;
+  /** Backoff of a step that failed on storage trouble (docs/runtime.md): first delay, doubling, capped. */
+  stepRetryBaseMs: number;
+  stepRetryMaxMs: number;
 }

@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { AppContext } from '../context.js';
 import type { NewEvent } from '../domain/event-log.js';
+import { ApiError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Session } from '../domain/sessions.js';
 import { isObject } from '../domain/validate.js';
@@ -13,6 +14,7 @@ import type { RuntimeOptions } from './options.js';
 import { PreviewTracker } from './previews.js';
 import { recordKey, type RuntimeRecords } from './records.js';
 import { SessionStates } from './session-states.js';
+import { StepRetries } from './step-retry.js';
 import type { ToolOutcome } from './tool-executor.js';
 import { evaluate, mcpServersInUse, mcpToolEnabled, toolsetFor } from './toolset.js';
 
@@ -27,6 +29,8 @@ interface Active {
   /** Aborts the step in flight; its reason is a StopCause. */
   step?: AbortController;
   stopped?: StopCause;
+  /** Aborted when the drive is to end (any cause but an interrupt): ends a wait between write attempts. */
+  halt: AbortController;
   done: Promise<void>;
 }
 
@@ -45,6 +49,7 @@ const COMPACTION_SYSTEM =
 export class SessionRunner {
   private readonly active = new Map<string, Active>();
   private readonly states: SessionStates;
+  private readonly retries: StepRetries;
   private closed = false;
 
   constructor(
@@ -56,6 +61,7 @@ export class SessionRunner {
     private readonly mcp: McpPort,
   ) {
     this.states = new SessionStates(ctx.events, records, opts.idleStatesKept);
+    this.retries = new StepRetries({ baseMs: opts.stepRetryBaseMs, maxMs: opts.stepRetryMaxMs });
   }
 
   /** Something may be owed: drive the session if no one is. */
@@ -68,11 +74,21 @@ export class SessionRunner {
     }
     void this.leases.tryAcquire(sessionId).then(
       (ok) => {
-        if (!ok) return;
-        if (this.active.has(sessionId) || this.closed) return void this.leases.release(sessionId);
+        if (!ok) {
+          // A session whose step is being retried is tried until a drive takes it (here or elsewhere).
+          if (this.retries.pending(sessionId)) this.retryLater(sessionId);
+          return;
+        }
+        if (this.active.has(sessionId) || this.closed) {
+          this.leases.release(sessionId).catch((err) => this.ctx.log.warn({ err, session_id: sessionId }, 'lease release failed'));
+          return;
+        }
         this.drive(sessionId);
       },
-      (err) => this.ctx.log.error({ err, session_id: sessionId }, 'lease acquire failed'),
+      (err) => {
+        this.ctx.log.error({ err, session_id: sessionId }, 'lease acquire failed');
+        if (StepRetries.transient(err)) this.retryLater(sessionId);
+      },
     );
   }
 
@@ -84,6 +100,7 @@ export class SessionRunner {
       await a.done;
     }
     this.states.forget(sessionId);
+    this.retries.forget(sessionId);
     await this.mcp.release(sessionId);
     await this.ctx.tools.release?.(sessionId, reason);
     if (reason === 'deleted') await this.records.deleteSession(sessionId);
@@ -104,6 +121,7 @@ export class SessionRunner {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.retries.close();
     const all = [...this.active.values()];
     for (const a of all) this.stop(a, 'shutdown');
     await Promise.all(all.map((a) => a.done));
@@ -115,13 +133,16 @@ export class SessionRunner {
 
   /** An interrupt aborts the step in flight only; any other cause also ends the drive loop. */
   private stop(a: Active, cause: StopCause): void {
-    if (cause !== 'interrupt') a.stopped ??= cause;
+    if (cause !== 'interrupt') {
+      a.stopped ??= cause;
+      a.halt.abort(cause);
+    }
     a.step?.abort(cause);
   }
 
   private drive(sessionId: string): void {
     let finish!: () => void;
-    const a: Active = { dirty: false, seenSeq: 0, done: new Promise((r) => (finish = r)) };
+    const a: Active = { dirty: false, seenSeq: 0, halt: new AbortController(), done: new Promise((r) => (finish = r)) };
     this.active.set(sessionId, a);
     const unsubscribe = this.ctx.bus.subscribe(sessionId, (msg) => {
       if (msg.kind === 'deleted') this.stop(a, 'retire');
@@ -141,6 +162,7 @@ export class SessionRunner {
       let session: Session | undefined;
       const fold = this.states.checkout(sessionId);
       let sound = true;
+      let trouble: unknown;
       try {
         for (;;) {
           if (a.stopped) break;
@@ -150,7 +172,10 @@ export class SessionRunner {
           // The session object is read when the drive starts and before each model request (which
           // is when its agent, possibly updated, is used); an archive elsewhere is noticed there.
           if (!session || (state.owed.kind === 'open_request' && state.status === 'running')) {
-            session = await this.ctx.sessions.get(sessionId).catch(() => undefined);
+            session = await this.ctx.sessions.get(sessionId).catch((err: unknown) => {
+              if (err instanceof ApiError && err.status === 404) return undefined;
+              throw err;
+            });
             if (!session || session.archived_at) break;
           }
           session = await this.writeTotals(session, state);
@@ -163,7 +188,10 @@ export class SessionRunner {
       } catch (err) {
         // The fold goes with the failed step: the next drive rebuilds it from the log.
         sound = false;
-        if (!a.stopped) this.ctx.log.error({ err, session_id: sessionId }, 'runtime step failed');
+        if (!a.stopped) {
+          if (StepRetries.transient(err)) trouble = err;
+          else this.ctx.log.error({ err, session_id: sessionId }, 'runtime step failed');
+        }
       } finally {
         // After a lost lease another node may be mid-step on this session, and a retired session
         // needs none: both start from the log if they are ever driven again.
@@ -173,21 +201,62 @@ export class SessionRunner {
         await this.leases.release(sessionId).catch(() => {});
         this.active.delete(sessionId);
         finish();
-        // Input that arrived while letting go, or a step that failed unexpectedly, gets another pass.
-        if (a.dirty && !a.stopped) this.wake(sessionId);
+        if (trouble !== undefined) this.retryLater(sessionId, trouble);
+        else {
+          if (sound) this.retries.succeeded(sessionId);
+          // Input that arrived while letting go, or a step that failed unexpectedly, gets another pass.
+          if (a.dirty && !a.stopped) this.wake(sessionId);
+        }
       }
     })();
   }
 
-  /** An interrupt jumps the queue: it aborts the step in flight as soon as it is logged. */
+  /**
+   * Drives the session again after a backoff: its step failed on storage trouble, which passes
+   * (docs/runtime.md, "Storage trouble").
+   */
+  private retryLater(sessionId: string, err?: unknown): void {
+    if (this.closed) return;
+    const ms = this.retries.schedule(sessionId, () => this.wake(sessionId));
+    if (err !== undefined) this.ctx.log.warn({ err, session_id: sessionId, retry_in_ms: Math.round(ms) }, 'runtime step failed on storage trouble; retrying');
+  }
+
+  /**
+   * An interrupt jumps the queue: it aborts the step in flight as soon as it is logged. Run
+   * without waiting for it, so it answers for its own failure: a missed check only means the
+   * interrupt is seen when the step ends.
+   */
   private async checkInterrupt(sessionId: string, a: Active): Promise<void> {
     const step = a.step;
-    const interrupts = await this.ctx.events.list(sessionId, { afterSeq: a.seenSeq, types: ['user.interrupt'], order: 'asc', limit: 1 });
-    if (step && step === a.step && interrupts.length > 0) this.stop(a, 'interrupt');
+    try {
+      const interrupts = await this.ctx.events.list(sessionId, { afterSeq: a.seenSeq, types: ['user.interrupt'], order: 'asc', limit: 1 });
+      if (step && step === a.step && interrupts.length > 0) this.stop(a, 'interrupt');
+    } catch (err) {
+      this.ctx.log.warn({ err, session_id: sessionId }, 'interrupt check failed');
+    }
+  }
+
+  /**
+   * A write of the step, made again while it fails on storage trouble and the drive goes on: what
+   * the step already has (a model response, a tool's result) is kept, not obtained again.
+   */
+  private async stored<T>(sessionId: string, write: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        const a = this.active.get(sessionId);
+        if (!a || a.stopped || !StepRetries.transient(err)) throw err;
+        const ms = this.retries.delay(attempt);
+        this.ctx.log.warn({ err, session_id: sessionId, retry_in_ms: Math.round(ms) }, 'runtime could not store a step result; retrying');
+        await sleep(ms, a.halt.signal);
+        if (a.stopped) throw err;
+      }
+    }
   }
 
   private append(sessionId: string, events: NewEvent[], dedupeKey: string) {
-    return this.ctx.events.append(sessionId, events, { dedupeKey });
+    return this.stored(sessionId, () => this.ctx.events.append(sessionId, events, { dedupeKey }));
   }
 
   private async step(session: Session, state: SessionState, a: Active): Promise<void> {
@@ -232,11 +301,13 @@ export class SessionRunner {
    */
   private async writeTotals(session: Session, state: SessionState): Promise<Session> {
     if (sameTotals(session, state)) return session;
-    const patched = await this.ctx.sessions.patch(session.id, (s) => ({
-      ...s,
-      usage: { ...s.usage, ...structuredClone(state.usage) },
-      stats: { ...s.stats, active_seconds: state.activeSeconds },
-    }));
+    const patched = await this.stored(session.id, () =>
+      this.ctx.sessions.patch(session.id, (s) => ({
+        ...s,
+        usage: { ...s.usage, ...structuredClone(state.usage) },
+        stats: { ...s.stats, active_seconds: state.activeSeconds },
+      })),
+    );
     return { ...session, usage: patched.usage, stats: patched.stats };
   }
 
@@ -269,7 +340,7 @@ export class SessionRunner {
         );
         const summary = res.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
         const eventId = newId('event');
-        await this.records.put(session.id, recordKey.summary(eventId), summary);
+        await this.stored(session.id, () => this.records.put(session.id, recordKey.summary(eventId), summary));
         await this.append(session.id, [{ type: 'agent.thread_context_compacted', id: eventId, pre_compaction_tokens: state.lastPromptTokens }], `compact:${state.lastSeq}`);
         return;
       } catch (err) {
@@ -327,7 +398,7 @@ export class SessionRunner {
     const { events, content } = responseEvents(message, previews, toolset);
     const usage = message.usage;
     // The record (written first) keeps the usage in full; the session's totals are summed from it.
-    await this.records.put(id, recordKey.turn(startId), { content, stop_reason: message.stop_reason, usage } satisfies TurnRecord);
+    await this.stored(id, () => this.records.put(id, recordKey.turn(startId), { content, stop_reason: message.stop_reason, usage } satisfies TurnRecord));
     const model_usage = {
       input_tokens: usage.input_tokens,
       output_tokens: usage.output_tokens,
@@ -379,7 +450,7 @@ export class SessionRunner {
     if (!toolsetFor(session.agent, executor).route(use.name)) {
       return this.toolResult(session.id, use, { is_error: true, content: [{ type: 'text', text: `There is no tool named ${use.name}.` }] });
     }
-    await this.records.put(session.id, recordKey.toolStarted(use.id), { at: new Date().toISOString() });
+    await this.stored(session.id, () => this.records.put(session.id, recordKey.toolStarted(use.id), { at: new Date().toISOString() }));
     let outcome: ToolOutcome;
     try {
       const environment = await this.ctx.environments.get(session.environment_id);

@@ -2,8 +2,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely';
 import { postgresPool, useByteOrder } from './postgres.js';
+import { SqliteDialectKeepingErrors } from './sqlite-dialect.js';
 import { withStatementCache } from './sqlite-statements.js';
 import type { Database } from './schema.js';
 
@@ -33,7 +34,7 @@ export async function openStore(opts: { databaseUrl?: string; sqlitePath: string
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialectKeepingErrors({ database: withStatementCache(sqlite) }, sqlite) });
   }
   await migrate(db);
   if (dialect === 'postgres') await useByteOrder(db);

@@ -15,16 +15,26 @@ const types = {
   },
 } as pg.CustomTypesConfig;
 
-/** Connection settings for a single client (the bus's listening connection). */
+/**
+ * Connection settings of every client (the pool's and the bus's listening connection). A
+ * connection attempt gives up after 10 s, and TCP keep-alives find a server that vanished without
+ * closing its connections: a database that stops answering is storage trouble the callers retry
+ * (or answer 503 for), not a wait without end that piles up requests behind it.
+ */
 export function postgresClientConfig(connectionString: string): pg.ClientConfig {
-  return { connectionString, types };
+  return { connectionString, types, connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
 }
 
 export function postgresPool(connectionString: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ ...postgresClientConfig(connectionString), max });
-  // An idle connection dropped by the server (restart, failover) is discarded by the pool; without
-  // a listener its error would crash the process.
+  // A connection the server drops (a restart, a failover, an administrator) emits 'error' on its
+  // client, and an 'error' nobody listens for crashes the process. The pool listens only while a
+  // client is idle; a client checked out by a query or a transaction gets a listener of its own
+  // for life. Nothing is lost by ignoring the event: the query running on that connection fails
+  // by itself (its caller answers 503 or retries, docs/runtime.md), and the pool discards the
+  // broken client when it comes back.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

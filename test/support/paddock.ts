@@ -24,6 +24,8 @@ export interface StartOptions {
   port?: number;
   /** Set by test/support/cluster.ts for its own nodes (they are never a cluster themselves). */
   clusterNode?: boolean;
+  /** Flags for node itself (`--expose-gc`, so that the memory report measures the live heap). */
+  nodeArgs?: string[];
 }
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -53,7 +55,7 @@ export async function startPaddock(opts: StartOptions = {}): Promise<PaddockProc
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), path.join(ROOT, 'dist/cli/main.js'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));

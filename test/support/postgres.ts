@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,13 @@ export interface PostgresServer {
   port: number;
   /** A fresh, empty database; its `postgres://` URL. */
   createDatabase(): Promise<string>;
+  /**
+   * `pg_ctl restart -m fast`: every connection is dropped (clients get `57P01` or a closed
+   * socket), the server stops, and starts again on the same port and data; resolves once it
+   * accepts connections again. With `downMs`, it stays down that long in between (`pg_ctl stop`,
+   * then `pg_ctl start`), as a restart that takes a while does.
+   */
+  restart(opts?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -42,10 +49,19 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitReady(url: string, proc: ChildProcess, output: () => string): Promise<void> {
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitReady(url: string, proc: ChildProcess, output: () => string, opts: { restarted?: boolean } = {}): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`postgres exited with ${proc.exitCode}:\n${output()}`);
+    if (!opts.restarted && proc.exitCode !== null) throw new Error(`postgres exited with ${proc.exitCode}:\n${output()}`);
     const client = new pg.Client({ connectionString: url });
     try {
       await client.connect();
@@ -81,7 +97,9 @@ export async function startPostgres(): Promise<PostgresServer> {
   const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
   // If the test worker goes away without stopping us (a suite that keeps one server for the whole
   // process, a worker killed by the runner), a watchdog stops the server and removes its files.
-  const watchdog = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -QUIT ${proc.pid} 2>/dev/null; sleep 2; rm -rf '${dir}'`], {
+  // It finds the server by its pid file: after a restart the server is pg_ctl's child, not ours.
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  const watchdog = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -QUIT $(head -1 '${pidFile}') 2>/dev/null; sleep 2; rm -rf '${dir}'`], {
     detached: true,
     stdio: 'ignore',
   });
@@ -110,11 +128,28 @@ export async function startPostgres(): Promise<PostgresServer> {
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
+    async restart({ downMs = 0 } = {}) {
+      const pgCtl = (...a: string[]) => execFileSync(path.join(bin, 'pg_ctl'), [...a, '-D', dataDir, '-w', '-l', path.join(dir, 'restarted.log')], { stdio: 'pipe', ...owner });
+      if (downMs === 0) pgCtl('restart', '-m', 'fast');
+      else {
+        pgCtl('stop', '-m', 'fast');
+        await new Promise((r) => setTimeout(r, downMs));
+        pgCtl('start', '-o', args.slice(2).join(' '));
+      }
+      await waitReady(admin, proc, () => out, { restarted: true });
+    },
     async stop() {
       if (watchdog.exitCode === null) watchdog.kill();
       // Fast shutdown: disconnects clients, no checkpoint wait worth having for a throwaway cluster.
-      if (proc.exitCode === null) proc.kill('SIGINT');
-      await exited;
+      if (proc.exitCode === null) {
+        proc.kill('SIGINT');
+        await exited;
+      } else if (existsSync(pidFile)) {
+        // Restarted: the server running now was started by pg_ctl.
+        const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+        process.kill(pid, 'SIGINT');
+        while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };

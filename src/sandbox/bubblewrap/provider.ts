@@ -135,7 +135,7 @@ export class BubblewrapProvider implements SandboxProvider {
     });
     const log = this.opts.log.child({ session_id: spec.sessionId, sandbox: 'bubblewrap' });
     const channel = new AgentChannel(child, log);
-    void channel.exited.then(() => proxy.close());
+    void channel.exited.then(() => proxy.close()).catch((err: unknown) => log.warn({ err }, 'egress proxy did not close cleanly'));
     try {
       await channel.ready;
     } catch (err) {

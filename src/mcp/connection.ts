@@ -10,6 +10,7 @@ import { OutboundRefused, type Outbound } from '../net/outbound.js';
 import { HostError } from '../net/resolve.js';
 import type { McpFailure, McpToolOffer } from '../runtime/mcp-port.js';
 import { redactValues } from '../vault/oauth.js';
+import { codeOf, messageOf } from '../error-info.js';
 
 export interface McpLimits {
   /** Connecting (initialize) and listing the tools, together. */
@@ -181,10 +182,10 @@ export class McpConnection {
     if (err instanceof OutboundRefused || err instanceof HostError || err instanceof ResponseTooLarge) return err.message;
     if (err instanceof StreamableHTTPError) return err.code && err.code > 0 ? `it answered HTTP ${err.code}` : 'its answer was not an MCP message';
     if (err instanceof McpError) return err.code === ErrorCode.ConnectionClosed ? 'the connection closed' : this.clean(err.message).slice(0, 300);
-    const code = (err as { code?: unknown; cause?: { code?: unknown } })?.code ?? (err as { cause?: { code?: unknown } })?.cause?.code;
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code === 'ECONNREFUSED' ? 'connection refused' : code;
-    if (err instanceof SyntaxError || (err as Error)?.name === 'ZodError') return 'its answer was not well-formed JSON-RPC';
-    return this.clean(err instanceof Error ? err.message : String(err)).slice(0, 300);
+    const code = codeOf(err) ?? (err instanceof Error ? codeOf(err.cause) : undefined);
+    if (code !== undefined && /^E[A-Z]+$/.test(code)) return code === 'ECONNREFUSED' ? 'connection refused' : code;
+    if (err instanceof SyntaxError || (err instanceof Error && err.name === 'ZodError')) return 'its answer was not well-formed JSON-RPC';
+    return this.clean(messageOf(err)).slice(0, 300);
   }
 
   private ready(): Promise<Client> {

@@ -6,6 +6,7 @@ import { describe, isThisHost, parseIp, type Classified, type IP } from './addre
 import { tcpConnect, type Connector } from './connect.js';
 import { portOf, requestOver, streamOver, type HttpResult, type RequestOptions, type StreamOptions } from './http-request.js';
 import { canonicalHost, pickAddress } from './resolve.js';
+import { messageOf } from '../error-info.js';
 
 /** The outbound port refused the destination; nothing was sent. */
 export class OutboundRefused extends Error {}
@@ -80,7 +81,7 @@ export class Outbound {
     try {
       host = canonicalHost(url.hostname);
     } catch (err) {
-      throw this.refuse(url.hostname, port, (err as Error).message);
+      throw this.refuse(url.hostname, port, messageOf(err));
     }
     const named = this.allow.some((e) => 'name' in e && e.name === host);
     const picked = await pickAddress(host, (c) => this.verdict(c, port, named));

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { AgentMethod, AgentResponse } from '../tools/agent/protocol.js';
+import { messageOf } from '../error-info.js';
 
 type Result = AgentResponse['result'];
 
@@ -96,7 +97,7 @@ export class AgentChannel {
         try {
           this.onFrame(line, markReady);
         } catch (err) {
-          this.violation(`a reply could not be handled: ${(err as Error).message}`);
+          this.violation(`a reply could not be handled: ${messageOf(err)}`);
         }
       },
       () => this.violation(`a reply was longer than ${MAX_FRAME_BYTES} bytes`),

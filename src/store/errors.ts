@@ -1,7 +1,9 @@
+import { codeOf, messageOf } from '../error-info.js';
+
 /** True when a unique index refused a write, on SQLite or Postgres. */
 export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | undefined;
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+  const code = codeOf(err);
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(err === undefined ? '' : messageOf(err));
 }
 
 /** Why storage failed, when the failure passes by itself: the disk is full, or the database is out of reach for now. */

@@ -18,6 +18,7 @@ import { definitionsFor } from './definitions.js';
 import { captureOutputs, type OutputFiles } from './outputs.js';
 import { WorkspaceQuota } from './quota.js';
 import { webFetch } from './web-fetch.js';
+import { messageOf } from '../error-info.js';
 
 /** The Files API slice the executor uses: capture outputs, and read file resources to mount. */
 export interface SessionFiles extends OutputFiles {
@@ -170,7 +171,7 @@ export class SandboxToolExecutor implements ToolExecutor {
       // Interrupted while waiting for the environment's packages: the runner reports the interrupt.
       if (call.signal.aborted) return errorOutcome(`The ${call.name} call was interrupted.`);
       this.opts.log.error({ err, session_id: call.session.id }, 'sandbox failed to start');
-      return errorOutcome(`The sandbox could not be started: ${(err as Error).message}`);
+      return errorOutcome(`The sandbox could not be started: ${messageOf(err)}`);
     }
     if (call.name === 'write' || call.name === 'edit') {
       const disk = await this.quota.measure(id, dirs);

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { deadlineIn, UNTRUSTED_OPEN, walkTree, type TreeEntry, type WalkCut } from './tree-walk.js';
+import { codeOf } from '../error-info.js';
 
 /** The slice of the Files API that output capture needs (src/domain/files.ts implements it). */
 export interface OutputFiles {
@@ -54,7 +55,7 @@ export async function captureOutputs(
   try {
     cut = await walkTree(outputsDir, { ...WALK, deadline: turn.deadline }, (e) => turn.visit(e));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if (codeOf(err) === 'ENOENT') return 0;
     log.warn({ err, session_id: sessionId }, 'output capture failed');
     cut = 'error';
   }

@@ -1,6 +1,7 @@
 import { portOf, requestOver, type HttpResult } from '../net/http-request.js';
 import type { ToolOutcome } from '../runtime/tool-executor.js';
 import { EgressRefused, type EgressGate } from '../sandbox/egress/gate.js';
+import { messageOf } from '../error-info.js';
 
 const MAX_BYTES = 2 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
@@ -89,6 +90,6 @@ export async function webFetch(input: Record<string, unknown>, gate: EgressGate,
   } catch (err) {
     if (err instanceof EgressRefused) return fail(`web_fetch: ${err.message}`);
     if (signal.aborted) return fail('web_fetch: interrupted');
-    return fail(`web_fetch: ${url.href}: ${(err as Error).message}`);
+    return fail(`web_fetch: ${url.href}: ${messageOf(err)}`);
   }
 }

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readJson } from '../store/json.js';
+import { codeOf } from '../error-info.js';
 
 /**
  * Envelope encryption for secrets at rest (credential tokens, repository tokens): AES-256-GCM
@@ -118,7 +119,7 @@ export function loadMasterKey(dataDir: string, fromEnv: string | undefined): Mas
     try {
       writeKeyFile(file, generateMasterKey(), true);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (codeOf(err) !== 'EEXIST') throw err;
     }
   }
   return { key: parseMasterKey(readFileSync(file, 'utf8'), file), from: 'file', file, pending };

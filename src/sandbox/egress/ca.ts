@@ -5,6 +5,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
+import { codeOf } from '../../error-info.js';
 
 /**
  * The installation's egress certificate authority: the egress proxy terminates TLS with it for
@@ -47,7 +48,7 @@ export class EgressCA {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (codeOf(err) !== 'ENOENT') throw err;
       text = createCa(file);
     }
     const key = pemBlock(text, 'PRIVATE KEY');
@@ -131,7 +132,7 @@ function createCa(file: string): string {
   try {
     linkSync(tmp, file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (codeOf(err) !== 'EEXIST') throw err;
     return readFileSync(file, 'utf8');
   } finally {
     rmSync(tmp, { force: true });

@@ -4,6 +4,7 @@ import type { Networking } from '../../domain/environments.js';
 import { tcpConnect, type Connector } from '../../net/connect.js';
 import { canonicalHost, HostError, pickAddress } from '../../net/resolve.js';
 import { checkAddress, decide } from './policy.js';
+import { messageOf } from '../../error-info.js';
 
 export interface EgressDenial {
   at: string;
@@ -45,7 +46,7 @@ export class EgressGate {
     try {
       host = canonicalHost(rawHost);
     } catch (err) {
-      throw this.refuse(rawHost, port, (err as Error).message);
+      throw this.refuse(rawHost, port, messageOf(err));
     }
     const d = decide(this.opts.networking, this.opts.mcpHosts, host, port);
     if (!d.allowed) throw this.refuse(host, port, d.reason!);

@@ -9,6 +9,7 @@ import type { EgressCA } from './ca.js';
 import { EgressRefused, type EgressGate } from './gate.js';
 import type { Injector, Target } from './inject.js';
 import { bufferUpTo } from './substitute.js';
+import { messageOf } from '../../error-info.js';
 
 /** Bodies with placeholders to replace are held up to this size to keep an exact Content-Length; longer ones go chunked. */
 const BODY_BUFFER_BYTES = 1024 * 1024;
@@ -76,7 +77,7 @@ export class EgressProxy {
       upstream = await this.gate.connect(host, port);
     } catch (err) {
       const refused = err instanceof EgressRefused;
-      const msg = refused ? (err as Error).message : `could not connect to ${host}:${port}: ${(err as Error).message}`;
+      const msg = refused ? messageOf(err) : `could not connect to ${host}:${port}: ${messageOf(err)}`;
       client.end(`HTTP/1.1 ${refused ? '403 Forbidden' : '502 Bad Gateway'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(msg) + 1}\r\nConnection: close\r\n\r\n${msg}\n`);
       return;
     }
@@ -128,7 +129,7 @@ export class EgressProxy {
       url = new URL(req.url ?? '', `https://${authority}`);
       if (url.protocol !== 'https:' || url.host !== new URL(`https://${authority}`).host) throw new Error(`this tunnel goes to ${authority} only`);
     } catch (err) {
-      return void res.writeHead(400, { 'content-type': 'text/plain' }).end(`bad request: ${(err as Error).message}\n`);
+      return void res.writeHead(400, { 'content-type': 'text/plain' }).end(`bad request: ${messageOf(err)}\n`);
     }
     const open = async (): Promise<net.Socket> => {
       const raw = tunnel.spare ?? (await this.gate.connect(tunnel.host, tunnel.port));
@@ -147,7 +148,7 @@ export class EgressProxy {
       if (url.protocol !== 'http:') throw new Error('only http:// URLs are proxied without CONNECT');
       host = canonicalHost(url.hostname);
     } catch (err) {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end(`bad proxy request: ${(err as Error).message}\n`);
+      res.writeHead(400, { 'content-type': 'text/plain' }).end(`bad proxy request: ${messageOf(err)}\n`);
       return;
     }
     const port = url.port ? Number(url.port) : 80;
@@ -194,7 +195,7 @@ export class EgressProxy {
       body.pipe(upstream);
     } catch (err) {
       const refused = err instanceof EgressRefused;
-      if (!res.headersSent) res.writeHead(refused ? 403 : 502, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
+      if (!res.headersSent) res.writeHead(refused ? 403 : 502, { 'content-type': 'text/plain' }).end(`${messageOf(err)}\n`);
       else res.destroy();
     }
   }

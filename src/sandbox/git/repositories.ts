@@ -7,6 +7,7 @@ import type { Outbound } from '../../net/outbound.js';
 import { repositoryRule, type RepositoryRule } from '../egress/inject.js';
 import type { SessionDirs } from '../types.js';
 import { chownTree, cloneRepository, CloneError, type RepositoryErrorType } from './clone.js';
+import { messageOf } from '../../error-info.js';
 
 /** The slice of session resources that repositories need (tokens decrypted in the server only). */
 export interface RepositorySource {
@@ -97,7 +98,7 @@ export class SessionRepositories {
     } catch (err) {
       await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
       const type = err instanceof CloneError ? err.type : 'repository_clone_error';
-      const message = `Could not clone ${resource.url}: ${(err as Error).message}`;
+      const message = `Could not clone ${resource.url}: ${messageOf(err)}`;
       this.opts.log.warn({ resource_id: resource.id, url: resource.url, type, message }, 'repository clone failed');
       return { type, message, repository_url: resource.url };
     }

@@ -7,6 +7,7 @@ import { PACKAGE_MANAGERS } from '../../domain/packages.js';
 import { WorkspaceQuota } from '../../tools/quota.js';
 import { EgressGate } from '../egress/gate.js';
 import { PACKAGES_PATH, type SandboxLimits, type SandboxProvider, type SessionDirs } from '../types.js';
+import { messageOf, codeOf } from '../../error-info.js';
 
 /** Where each manager installs under PACKAGES_PATH, and what makes its packages visible to tools. */
 export const PACKAGE_ENV: Record<string, string> = {
@@ -149,7 +150,7 @@ export class SandboxPackageBuilder implements PackageBuilder {
       const text = r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n').trim();
       note = ok ? '' : /timed out/.test(text) ? `the install did not finish within ${this.opts.timeoutMs / 1000} s` : text.replace(/^exit /, 'the install exited with status ');
     } catch (err) {
-      note = `the install sandbox failed: ${(err as Error).message}`;
+      note = `the install sandbox failed: ${messageOf(err)}`;
     } finally {
       guard.stop();
       this.quota.forget(job.id);
@@ -185,7 +186,7 @@ async function copyOutput(src: string, dest: string, maxBytes: number): Promise<
       await fh.close();
     }
   } catch (err) {
-    text = `[paddock] the install's output could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})\n`;
+    text = `[paddock] the install's output could not be read (${codeOf(err) ?? messageOf(err)})\n`;
   }
   await fs.writeFile(dest, text, { flag: 'wx', mode: 0o600 });
 }

@@ -40,7 +40,7 @@ const CHECKS = [
 
 async function main(): Promise<number> {
   const model = await startScriptedModel();
-  const p = await startPaddock({ env: { ANTHROPIC_BASE_URL: model.url, PADDOCK_MODEL_MAX_RETRIES: '0' } });
+  const p = await startPaddock({ env: { ANTHROPIC_BASE_URL: model.url, PADDOCK_MODEL_MAX_RETRIES: '0', PADDOCK_SSE_PING_MS: '500' } });
   try {
     const c = p.client;
     const target = await makeTargets(p.client, 'PADDOCK_FUZZ_');
@@ -48,6 +48,11 @@ async function main(): Promise<number> {
     // every later case (the stateful phase finds ids in list responses too).
     const doomed = await makeTargets(p.client, 'PADDOCK_FUZZ_DOOMED_');
     const session = target.PADDOCK_FUZZ_SESSION_ID;
+    // A history to replay: each stream case resumes after the session's first event (the pinned
+    // `after_id`), so its frames are there to check at once; pings come every half second.
+    await c.beta.sessions.events.send(session, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'hello' }] }] });
+    const history = await untilIdle(c, session);
+    const resumeFrom = { PADDOCK_FUZZ_AFTER_EVENT_ID: history[0].id };
     const args = [
       '--config-file',
       path.join(import.meta.dirname, 'schemathesis.toml'),
@@ -62,12 +67,14 @@ async function main(): Promise<number> {
       '--checks',
       CHECKS.join(','),
       '--no-color',
+      // For exploring by hand, e.g. `--include-path-regex /stream$`.
+      ...(process.env.PADDOCK_FUZZ_ST_ARGS?.split(' ').filter(Boolean) ?? []),
     ];
     const status = await new Promise<number>((resolve, reject) => {
       // Its own directory: hypothesis keeps a database of examples in the working directory.
       const st = spawn(ST, args, {
         cwd: mkdtempSync(path.join(tmpdir(), 'paddock-fuzz-')),
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...target, ...doomed },
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...target, ...doomed, ...resumeFrom },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
       st.on('error', reject);
@@ -90,6 +97,16 @@ async function main(): Promise<number> {
     await p.stop();
     await model.close();
   }
+}
+
+/** The session's events once it is idle after a turn (bounded: the scripted model answers at once). */
+async function untilIdle(c: Anthropic, sessionId: string): Promise<Array<{ id: string; type: string }>> {
+  for (let i = 0; i < 200; i++) {
+    const events = (await c.beta.sessions.events.list(sessionId, { limit: 1000 })).data;
+    if (events.some((e) => e.type === 'session.status_idle')) return events;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`session ${sessionId} did not go idle`);
 }
 
 /** One of each object a path names, as `${prefix}<PARAM>` → id (the names schemathesis.toml reads). */

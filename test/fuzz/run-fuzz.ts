@@ -24,7 +24,7 @@ import { startScriptedModel } from '../support/scripted-model.js';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ST = path.join(ROOT, '.venv-sdk/bin/st');
 /** Per operation and phase; the run's length grows with it. */
-const MAX_EXAMPLES = process.env.PADDOCK_FUZZ_MAX_EXAMPLES ?? '10';
+const MAX_EXAMPLES = process.env.PADDOCK_FUZZ_MAX_EXAMPLES ?? '25';
 /** Fixed, so that CI explores the same cases each run; set another to explore further. */
 const SEED = process.env.PADDOCK_FUZZ_SEED ?? '20261202';
 const CHECKS = [
@@ -53,6 +53,7 @@ async function main(): Promise<number> {
     await c.beta.sessions.events.send(session, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'hello' }] }] });
     const history = await untilIdle(c, session);
     const resumeFrom = { PADDOCK_FUZZ_AFTER_EVENT_ID: history[0].id };
+    const before = { sent: history.filter((e) => e.type.startsWith('user.')).length, modelRequests: model.requests.length };
     const args = [
       '--config-file',
       path.join(import.meta.dirname, 'schemathesis.toml'),
@@ -85,11 +86,18 @@ async function main(): Promise<number> {
       console.error(`paddock exited during the fuzz (${p.proc.exitCode}):\n${p.output().slice(-4000)}`);
       return 1;
     }
-    // The pins reached the server: the fuzz sent the pinned session events that started turns.
-    const sent = (await c.beta.sessions.events.list(session, { limit: 1000 })).data.filter((e) => e.type.startsWith('user.'));
-    console.log(`fuzz: ${sent.length} events sent to the pinned session, ${model.requests.length} model requests`);
-    if (sent.length === 0 || model.requests.length === 0) {
-      console.error('fuzz: the pinned objects were never reached; check the parameters in schemathesis.toml');
+    // The pins reached the server: the fuzz sent the pinned session events that started turns, and
+    // deleted the doomed session.
+    const log = (await c.beta.sessions.events.list(session, { limit: 1000 })).data;
+    const sent = log.filter((e) => e.type.startsWith('user.')).length - before.sent;
+    const turns = model.requests.length - before.modelRequests;
+    const doomedGone = await c.beta.sessions.retrieve(doomed.PADDOCK_FUZZ_DOOMED_SESSION_ID).then(
+      () => false,
+      () => true,
+    );
+    console.log(`fuzz: ${sent} events sent to the pinned session, ${turns} model requests, doomed session deleted: ${doomedGone}`);
+    if (sent <= 0 || turns <= 0 || !doomedGone) {
+      console.error('fuzz: the pinned objects were not all reached; check the parameters in schemathesis.toml');
       return 1;
     }
     return status;

@@ -52,7 +52,7 @@ it.skipIf(!ready && !process.env.CI)(
     const selected = /Selected: (\d+)\/(\d+)/.exec(out);
     expect(selected?.[1], report).toBe(selected?.[2]);
     expect(out, report).toMatch(new RegExp(`Tested: ${selected?.[1]}\\b`));
-    expect(out).toMatch(/fuzz: [1-9]\d* events sent to the pinned session, [1-9]\d* model requests/);
+    expect(out).toMatch(/fuzz: [1-9]\d* events sent to the pinned session, [1-9]\d* model requests, doomed session deleted: true/);
   },
   600_000,
 );

@@ -1,8 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The schema fuzz runs on its own (`npm run test:fuzz`, after `npm test` in .ci/run): beside the
+    // other files it would slow them down for a minute or more.
+    exclude: [...configDefaults.exclude, ...(process.env.PADDOCK_FUZZ ? [] : ['test/fuzz/**'])],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

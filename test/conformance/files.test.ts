@@ -109,6 +109,14 @@ describe('files: bad input is a 4xx in the error envelope', () => {
       expect(r.json.error.type).toBe('not_found_error');
     }
   });
+
+  it('a multipart content type without a boundary is a 400 that says so (found by the schema fuzz)', async () => {
+    for (const type of ['multipart/form-data', 'multipart/form-data; charset=utf-8', 'multipart/form-data; boundary=']) {
+      const r = await raw(p, 'POST', '/v1/files', { rawBody: 'file', headers: { 'content-type': type } });
+      expect(r.status, type).toBe(400);
+      expect(r.json.error, type).toEqual({ type: 'invalid_request_error', message: 'content-type: multipart/form-data needs a boundary parameter' });
+    }
+  });
 });
 
 describe('files: list', () => {

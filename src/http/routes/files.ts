@@ -1,5 +1,6 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { MIMEType } from 'node:util';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Static } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
@@ -36,7 +37,8 @@ export function fileRoutes(fastify: FastifyInstance, ctx: AppContext): void {
 
   app.get('/v1/files', { schema: { tags, querystring: FileListQuery, response: Responds(FilePage) } }, async (req) => listFiles(ctx, req.query));
   app.get('/v1/files/:file_id', { schema: { tags, params, response: Responds(FileMetadata) } }, async (req) => ctx.files.get(req.params.file_id));
-  const content: unknown = { 200: { description: 'The file content', content: { 'application/octet-stream': { schema: Type.String({ contentEncoding: 'binary' }) } } }, '4xx': ErrorEnvelope };
+  // Served with the content type the file was stored with, so any type may come back.
+  const content: unknown = { 200: { description: 'The file content, with its stored content type', content: { '*/*': { schema: Type.String({ contentEncoding: 'binary' }) } } }, '4xx': ErrorEnvelope };
   app.get('/v1/files/:file_id/content', { schema: { tags, params, response: content } }, async (req, reply) => {
     const { file, stream } = await ctx.files.content(req.params.file_id);
     reply.header('content-type', file.mime_type);
@@ -49,6 +51,8 @@ export function fileRoutes(fastify: FastifyInstance, ctx: AppContext): void {
 
 async function upload(ctx: AppContext, req: FastifyRequest) {
   if (!req.isMultipart()) throw invalid('Uploads must be multipart/form-data with the content in a part named "file".');
+  // The multipart parser throws a plain Error (a 500) on a multipart type it cannot split: say why.
+  if (!boundaryOf(req.headers['content-type'])) throw invalid('content-type: multipart/form-data needs a boundary parameter');
   let staged: (StagedBlob & { filename: string; mimeType: string }) | undefined;
   const fields: Record<string, string> = {};
   try {
@@ -66,6 +70,14 @@ async function upload(ctx: AppContext, req: FastifyRequest) {
   } catch (err) {
     if (staged) await ctx.files.discard(staged);
     throw err;
+  }
+}
+
+function boundaryOf(contentType: string | undefined): string | undefined {
+  try {
+    return new MIMEType(contentType ?? '').params.get('boundary') || undefined;
+  } catch {
+    return undefined;
   }
 }
 

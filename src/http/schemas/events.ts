@@ -128,3 +128,39 @@ export const EventStreamQuery = Type.Object({
 
 /** A stored event as lists and streams show it: its type-specific fields are the SDK's. */
 export const SessionEvent = Type.Object({ id: Type.String(), type: Type.String(), processed_at: Nullable(Type.String()) });
+
+/** The JSON in an SSE frame's `data:` line (OpenAPI 3.1 `contentSchema`, which fuzzers check). */
+const jsonData = (schema: TSchema) => Type.String({ contentMediaType: 'application/json', contentSchema: schema });
+/** Frames that are not session events; every other `event:` name is the `type` of the event in `data`. */
+const CONTROL_FRAMES = ['ping', 'error', 'event_start', 'event_delta'] as const;
+
+/**
+ * One frame of an event stream as OpenAPI before 3.2 describes a `text/event-stream` body: each
+ * event as `{event, data, id?}`. A stored event carries its id as the frame's `id:` (for
+ * Last-Event-ID); pings, a stream's closing error and the opted-in previews have none.
+ */
+export const StreamFrame = Type.Union(
+  [
+    Type.Object({ event: Type.String({ not: { enum: [...CONTROL_FRAMES] } }), id: Type.Optional(Type.String()), data: jsonData(SessionEvent) }),
+    Type.Object({ event: Type.Literal('ping'), data: jsonData(Type.Object({}, { additionalProperties: false })) }),
+    Type.Object({
+      event: Type.Literal('error'),
+      data: jsonData(Type.Object({ type: Type.Literal('error'), error: Type.Object({ type: Type.String(), message: Type.String() }) })),
+    }),
+    Type.Object({
+      event: Type.Literal('event_start'),
+      data: jsonData(Type.Object({ type: Type.Literal('event_start'), event: Type.Object({ type: Literals(DELTA_TYPES), id: Type.String() }) })),
+    }),
+    Type.Object({
+      event: Type.Literal('event_delta'),
+      data: jsonData(
+        Type.Object({
+          type: Type.Literal('event_delta'),
+          event_id: Type.String(),
+          delta: Type.Object({ type: Type.Literal('content_delta'), index: Type.Integer({ minimum: 0 }), content: Type.Object({ type: Type.Literal('text'), text: Type.String() }) }),
+        }),
+      ),
+    }),
+  ],
+  { description: 'One server-sent event' },
+);

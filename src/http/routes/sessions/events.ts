@@ -6,7 +6,7 @@ import { ApiError } from '../../../domain/errors.js';
 import { listPage } from '../../list.js';
 import type { StoredEvent } from '../../../domain/event-log.js';
 import { ErrorEnvelope, Page, Params, Responds } from '../../schemas/common.js';
-import { EventListQuery, EventStreamQuery, SendEvents, SessionEvent } from '../../schemas/events.js';
+import { EventListQuery, EventStreamQuery, SendEvents, SessionEvent, StreamFrame } from '../../schemas/events.js';
 import { streamSession } from '../../sse.js';
 
 const params = Params('session_id');
@@ -41,7 +41,7 @@ export function sessionEventRoutes(fastify: FastifyInstance, ctx: AppContext): v
         tags,
         params,
         querystring: EventStreamQuery,
-        response: { 200: { description: 'Server-sent events: one `data:` frame per event', content: { 'text/event-stream': { schema: Type.String() } } }, '4xx': ErrorEnvelope },
+        response: { 200: { description: 'Server-sent events, each a frame as the schema describes', content: { 'text/event-stream': { schema: StreamFrame } } }, '4xx': ErrorEnvelope },
       },
     },
     async (req, reply) => {

@@ -23,7 +23,19 @@ async function appendAndTail(dir: string, wrap: (db: SQLite.Database) => SqliteD
     const now = new Date().toISOString();
     await db
       .insertInto('sessions')
-      .values({ id: 'sesn_bench', status: 'idle', agent_id: 'agent_x', agent_version: 1, environment_id: 'env_x', deployment_id: null, last_seq: 0, created_at: now, updated_at: now, archived_at: null, data: '{}' })
+      .values({
+        id: 'sesn_bench',
+        status: 'idle',
+        agent_id: 'agent_x',
+        agent_version: 1,
+        environment_id: 'env_x',
+        deployment_id: null,
+        last_seq: 0,
+        created_at: now,
+        updated_at: now,
+        archived_at: null,
+        data: '{}',
+      })
       .execute();
     const log = new EventLog(db, new InProcessBus());
     const started = performance.now();

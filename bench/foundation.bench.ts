@@ -32,7 +32,9 @@ export default {
       const sessions = await Promise.all(Array.from({ length: CONCURRENCY }, () => createSession().then((s) => s.id)));
       const appends: number[] = [];
       for (let r = 0; r < ROUNDS; r++) {
-        appends.push(await rate(POSTS_PER_ROUND, CONCURRENCY, (i) => client.beta.sessions.events.send(sessions[i % sessions.length], userMessage(`r${r} m${i}`))));
+        appends.push(
+          await rate(POSTS_PER_ROUND, CONCURRENCY, (i) => client.beta.sessions.events.send(sessions[i % sessions.length], userMessage(`r${r} m${i}`))),
+        );
       }
 
       const sid = (await createSession()).id;

@@ -38,7 +38,14 @@ for (const file of files) {
   } catch (err) {
     failed = true;
     process.stderr.write(`bench ${bench.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    rows.push([bench.name, 'FAILED', '-', String(err instanceof Error ? err.message : err).split('\n')[0].slice(0, 80)]);
+    rows.push([
+      bench.name,
+      'FAILED',
+      '-',
+      String(err instanceof Error ? err.message : err)
+        .split('\n')[0]
+        .slice(0, 80),
+    ]);
   }
 }
 

@@ -96,9 +96,17 @@ export default {
         { metric: `turn overhead p50 (user.message → status_idle, instant model, ${TURNS} turns)`, value: ms(quantile(samples, 0.5)), unit: 'ms' },
         { metric: 'turn overhead p99', value: ms(quantile(samples, 0.99)), unit: 'ms' },
         { metric: `turn overhead p50, first ${WINDOW} turns`, value: ms(quantile(samples.slice(0, WINDOW), 0.5)), unit: 'ms' },
-        { metric: `turn overhead p50, last ${WINDOW} turns (log ≈ ${EVENTS_PER_TURN * TURNS} events)`, value: ms(quantile(samples.slice(-WINDOW), 0.5)), unit: 'ms' },
+        {
+          metric: `turn overhead p50, last ${WINDOW} turns (log ≈ ${EVENTS_PER_TURN * TURNS} events)`,
+          value: ms(quantile(samples.slice(-WINDOW), 0.5)),
+          unit: 'ms',
+        },
         { metric: 'events logged during sequential turns', value: +((EVENTS_PER_TURN * TURNS) / (total / 1000)).toFixed(1), unit: 'events/s' },
-        { metric: `concurrent running sessions sustained (model ${SLOW_MODEL_MS} ms/turn, steps ${CONCURRENCY_STEPS.join('/')})`, value: sustained, unit: 'sessions' },
+        {
+          metric: `concurrent running sessions sustained (model ${SLOW_MODEL_MS} ms/turn, steps ${CONCURRENCY_STEPS.join('/')})`,
+          value: sustained,
+          unit: 'sessions',
+        },
       ];
     } finally {
       await model.close();

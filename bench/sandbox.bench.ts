@@ -31,7 +31,9 @@ async function coldStarts(repo?: { runs: number }): Promise<number[]> {
   const model = await startScriptedModel();
   const git = repo ? await startGitServer(['ghp_bench']) : undefined;
   git?.createRepo('acme', 'widgets', { main: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`src/file${i}.txt`, `line ${i}\n`.repeat(100)])) });
-  const p = await startPaddock({ env: { ANTHROPIC_BASE_URL: model.url, ...(git ? { PADDOCK_GITHUB_URL: git.url, PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1' } : {}) } });
+  const p = await startPaddock({
+    env: { ANTHROPIC_BASE_URL: model.url, ...(git ? { PADDOCK_GITHUB_URL: git.url, PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1' } : {}) },
+  });
   try {
     const env = await p.client.beta.environments.create({ name: `bench-${Date.now()}` });
     const agent = await p.client.beta.agents.create({ name: 'bench', model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any);
@@ -83,7 +85,10 @@ async function packageColdStarts(): Promise<{ install: number[]; cached: number[
     const networking = { type: 'limited', allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')), allow_package_managers: true };
     const envs: string[] = [];
     for (let i = 0; i < INSTALLS; i++) {
-      const env = await p.client.beta.environments.create({ name: `bench-pkgs-${Date.now()}-${i}`, config: { type: 'cloud', networking, packages: { pip: ['six==1.16.0'], npm: ['is-number@7.0.0'] } } } as any);
+      const env = await p.client.beta.environments.create({
+        name: `bench-pkgs-${Date.now()}-${i}`,
+        config: { type: 'cloud', networking, packages: { pip: ['six==1.16.0'], npm: ['is-number@7.0.0'] } },
+      } as any);
       envs.push(env.id);
     }
     const install: number[] = [];

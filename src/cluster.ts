@@ -27,7 +27,13 @@ export interface ClusterOptions {
 
 export async function openBus(config: Config, store: Store, log: Logger): Promise<SessionBus> {
   if (store.dialect !== 'postgres' || !config.storage.databaseUrl) return new InProcessBus();
-  const bus = new PostgresBus({ db: store.db, connectionString: config.storage.databaseUrl, nodeId: config.cluster.nodeId, log, pollMs: config.cluster.busPollMs });
+  const bus = new PostgresBus({
+    db: store.db,
+    connectionString: config.storage.databaseUrl,
+    nodeId: config.cluster.nodeId,
+    log,
+    pollMs: config.cluster.busPollMs,
+  });
   await bus.start();
   return bus;
 }

@@ -135,7 +135,11 @@ export async function buildPaddock(config: Config, log: Logger): Promise<Paddock
   // session's work stops and its sandbox goes before its resources do.
   vaultContents.push(credentials);
   sessionLifecycle.push(runtime, resources);
-  ctx.onClose.push(() => tools.close(), () => mcp.close(), () => runtime.close());
+  ctx.onClose.push(
+    () => tools.close(),
+    () => mcp.close(),
+    () => runtime.close(),
+  );
 
   const app = await buildApp(ctx);
 

@@ -272,7 +272,11 @@ function agentRef(r: RosterEntryInput): AgentRefInput | Advisor {
 function delegation(d: DelegationInput | null | undefined): Delegation<AgentRefInput> {
   if (d === undefined || d === null) return { type: 'enabled', inline_agents: { type: 'enabled' }, predefined_agents: [] };
   if (d.type === 'disabled') return { type: 'disabled' };
-  return { type: 'enabled', inline_agents: { type: d.inline_agents?.type ?? 'enabled' }, predefined_agents: (d.predefined_agents ?? []).map((r) => agentRef(r)) };
+  return {
+    type: 'enabled',
+    inline_agents: { type: d.inline_agents?.type ?? 'enabled' },
+    predefined_agents: (d.predefined_agents ?? []).map((r) => agentRef(r)),
+  };
 }
 
 export function resolveMultiagent(input: MultiagentInput | null | undefined): Multiagent<AgentRefInput> | null {

@@ -74,7 +74,10 @@ export class Agents {
     };
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('agents').values({ id: agent.id, version: 1, created_at: now, updated_at: now, archived_at: null }).execute();
-      await trx.insertInto('agent_versions').values({ agent_id: agent.id, version: 1, created_at: now, data: JSON.stringify(agent) }).execute();
+      await trx
+        .insertInto('agent_versions')
+        .values({ agent_id: agent.id, version: 1, created_at: now, data: JSON.stringify(agent) })
+        .execute();
     });
     return agent;
   }
@@ -85,7 +88,8 @@ export class Agents {
    */
   private pinMultiagent(m: Multiagent<AgentRefInput> | null, self: { id: string; version: number }): Promise<Agent['multiagent']> {
     return mapAgentRefs(m, async (ref, field) => {
-      if (ref.type === 'self' || ref.id === self.id) return { type: 'agent', id: self.id, version: ref.type === 'agent' ? (ref.version ?? self.version) : self.version };
+      if (ref.type === 'self' || ref.id === self.id)
+        return { type: 'agent', id: self.id, version: ref.type === 'agent' ? (ref.version ?? self.version) : self.version };
       const a = await this.get(ref.id, ref.version).catch((err: unknown) => {
         throw err instanceof ApiError && err.status === 404 ? invalid(`${field}: ${err.message}`) : err;
       });
@@ -147,7 +151,10 @@ export class Agents {
         .where('version', '=', current.version)
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) throw new ApiError(409, 'conflict_error', `Agent ${id} was updated concurrently; fetch it and retry`);
-      await trx.insertInto('agent_versions').values({ agent_id: id, version: next.version, created_at: now, data: JSON.stringify(next) }).execute();
+      await trx
+        .insertInto('agent_versions')
+        .values({ agent_id: id, version: next.version, created_at: now, data: JSON.stringify(next) })
+        .execute();
     });
     return next;
   }

@@ -578,7 +578,11 @@ export class Credentials implements VaultContents {
     const rows = await db.selectFrom('credentials').select(['id', 'secret']).where('secret', 'is not', null).execute();
     for (const r of rows) {
       const aad = `credential:${r.id}`;
-      await db.updateTable('credentials').set({ secret: to.seal(from.open(r.secret!, aad), aad) }).where('id', '=', r.id).execute();
+      await db
+        .updateTable('credentials')
+        .set({ secret: to.seal(from.open(r.secret!, aad), aad) })
+        .where('id', '=', r.id)
+        .execute();
     }
     return rows.length;
   }

@@ -87,7 +87,6 @@ function config(v: ConfigInput | null | undefined, current?: EnvironmentConfig):
 export class Environments {
   constructor(private readonly db: Kysely<Database>) {}
 
-
   async create(b: EnvironmentCreateInput): Promise<Environment> {
     const now = nowIso();
     const env: Environment = {
@@ -143,7 +142,11 @@ export class Environments {
     if (cur.archived_at) return cur;
     const now = nowIso();
     const next = { ...cur, archived_at: now, updated_at: now };
-    await this.db.updateTable('environments').set({ archived_at: now, updated_at: now, data: JSON.stringify(next) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('environments')
+      .set({ archived_at: now, updated_at: now, data: JSON.stringify(next) })
+      .where('id', '=', id)
+      .execute();
     return next;
   }
 
@@ -153,7 +156,11 @@ export class Environments {
     // (archived ones included), so no session is left pointing at nothing.
     const inUse = await this.db.selectFrom('sessions').select('id').where('environment_id', '=', id).executeTakeFirst();
     if (inUse) {
-      throw new ApiError(409, 'conflict_error', `Environment ${id} is referenced by sessions (e.g. ${inUse.id}); delete them first, or archive the environment instead`);
+      throw new ApiError(
+        409,
+        'conflict_error',
+        `Environment ${id} is referenced by sessions (e.g. ${inUse.id}); delete them first, or archive the environment instead`,
+      );
     }
     await this.db.deleteFrom('environments').where('id', '=', id).execute();
     return { id, type: 'environment_deleted' };

@@ -40,10 +40,8 @@ export class ApiError extends Error {
   }
 }
 
-export const invalid = (message: string, details?: Record<string, unknown>) =>
-  new ApiError(400, 'invalid_request_error', message, details);
+export const invalid = (message: string, details?: Record<string, unknown>) => new ApiError(400, 'invalid_request_error', message, details);
 
-export const notFound = (what: string, id: string) =>
-  new ApiError(404, 'not_found_error', `${what} not found: ${id}`);
+export const notFound = (what: string, id: string) => new ApiError(404, 'not_found_error', `${what} not found: ${id}`);
 
 export const conflict = (message: string) => new ApiError(409, 'conflict_error', message);

@@ -57,66 +57,69 @@ export class EventLog {
    */
   async append(sessionId: string, events: NewEvent[], opts: { dedupeKey?: string; threadId?: string } = {}): Promise<SessionEvent[]> {
     if (events.length === 0) return [];
-    const result = await this.db.transaction().execute(async (trx) => {
-      // Allocating the sequence numbers first takes the session row's write lock, so that two
-      // nodes making the same deduplicated append cannot both pass the check below (Postgres), and
-      // the transaction starts as a writer (SQLite: waits for a busy writer instead of failing).
-      const now = nowIso();
-      const statusEvent = [...events].reverse().find((e) => STATUS_OF[e.type]);
-      const row = await trx
-        .updateTable('sessions')
-        .set((eb) => ({
-          last_seq: eb('last_seq', '+', events.length),
-          updated_at: now,
-          ...(statusEvent ? { status: STATUS_OF[statusEvent.type] } : {}),
-        }))
-        .where('id', '=', sessionId)
-        .returning('last_seq')
-        .executeTakeFirst();
-      if (!row) throw new Error(`append to unknown session ${sessionId}`);
-      if (opts.dedupeKey) {
-        // An append's first event is always `<key>#0`: an exact index lookup, where a LIKE over the
-        // key would scan every event of the session on each append.
-        const first = await trx
-          .selectFrom('events')
-          .select('seq')
-          .where('session_id', '=', sessionId)
-          .where('dedupe_key', '=', `${opts.dedupeKey}#0`)
+    const result = await this.db
+      .transaction()
+      .execute(async (trx) => {
+        // Allocating the sequence numbers first takes the session row's write lock, so that two
+        // nodes making the same deduplicated append cannot both pass the check below (Postgres), and
+        // the transaction starts as a writer (SQLite: waits for a busy writer instead of failing).
+        const now = nowIso();
+        const statusEvent = [...events].reverse().find((e) => STATUS_OF[e.type]);
+        const row = await trx
+          .updateTable('sessions')
+          .set((eb) => ({
+            last_seq: eb('last_seq', '+', events.length),
+            updated_at: now,
+            ...(statusEvent ? { status: STATUS_OF[statusEvent.type] } : {}),
+          }))
+          .where('id', '=', sessionId)
+          .returning('last_seq')
           .executeTakeFirst();
-        if (first) {
-          const existing = await trx
+        if (!row) throw new Error(`append to unknown session ${sessionId}`);
+        if (opts.dedupeKey) {
+          // An append's first event is always `<key>#0`: an exact index lookup, where a LIKE over the
+          // key would scan every event of the session on each append.
+          const first = await trx
             .selectFrom('events')
-            .select(['seq', 'data'])
+            .select('seq')
             .where('session_id', '=', sessionId)
-            .where('dedupe_key', 'like', `${opts.dedupeKey}#%`)
-            .orderBy('seq')
-            .execute();
-          throw new AlreadyAppended(existing.map((r) => readJson<SessionEvent>(r.data)));
+            .where('dedupe_key', '=', `${opts.dedupeKey}#0`)
+            .executeTakeFirst();
+          if (first) {
+            const existing = await trx
+              .selectFrom('events')
+              .select(['seq', 'data'])
+              .where('session_id', '=', sessionId)
+              .where('dedupe_key', 'like', `${opts.dedupeKey}#%`)
+              .orderBy('seq')
+              .execute();
+            throw new AlreadyAppended(existing.map((r) => readJson<SessionEvent>(r.data)));
+          }
         }
-      }
-      const first = Number(row.last_seq) - events.length + 1;
-      // `type` leads and `id` follows, as events have always been written (a writer's own id wins).
-      const stored: SessionEvent[] = events.map((e) => ({ ...{ type: e.type, id: newId('event') }, ...e, processed_at: now }));
-      await trx
-        .insertInto('events')
-        .values(
-          stored.map((e, i) => ({
-            session_id: sessionId,
-            seq: first + i,
-            id: e.id,
-            type: e.type,
-            thread_id: threadOf(e) ?? opts.threadId ?? null,
-            processed_at: e.processed_at,
-            dedupe_key: opts.dedupeKey ? `${opts.dedupeKey}#${i}` : null,
-            data: JSON.stringify(e),
-          })),
-        )
-        .execute();
-      return { events: stored, lastSeq: first + events.length - 1 };
-    }).catch((err: unknown) => {
-      if (err instanceof AlreadyAppended) return { events: err.events, lastSeq: 0 };
-      throw err;
-    });
+        const first = Number(row.last_seq) - events.length + 1;
+        // `type` leads and `id` follows, as events have always been written (a writer's own id wins).
+        const stored: SessionEvent[] = events.map((e) => ({ ...{ type: e.type, id: newId('event') }, ...e, processed_at: now }));
+        await trx
+          .insertInto('events')
+          .values(
+            stored.map((e, i) => ({
+              session_id: sessionId,
+              seq: first + i,
+              id: e.id,
+              type: e.type,
+              thread_id: threadOf(e) ?? opts.threadId ?? null,
+              processed_at: e.processed_at,
+              dedupe_key: opts.dedupeKey ? `${opts.dedupeKey}#${i}` : null,
+              data: JSON.stringify(e),
+            })),
+          )
+          .execute();
+        return { events: stored, lastSeq: first + events.length - 1 };
+      })
+      .catch((err: unknown) => {
+        if (err instanceof AlreadyAppended) return { events: err.events, lastSeq: 0 };
+        throw err;
+      });
     if (result.lastSeq > 0) this.bus.appended(sessionId, result.lastSeq);
     return result.events;
   }
@@ -144,12 +147,7 @@ export class EventLog {
   }
 
   async seqOf(sessionId: string, eventId: string): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('events')
-      .select('seq')
-      .where('session_id', '=', sessionId)
-      .where('id', '=', eventId)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('events').select('seq').where('session_id', '=', sessionId).where('id', '=', eventId).executeTakeFirst();
     return row ? Number(row.seq) : undefined;
   }
 

@@ -75,7 +75,11 @@ function extOf(name: string): string | undefined {
  * `dir/a.txt`, Windows clients send backslashes); an empty name becomes `unnamed.<ext>`.
  */
 export function storedFilename(sent: string | undefined, mimeType: string): string {
-  const last = (sent ?? '').split(/[/\\]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const last = (sent ?? '')
+    .split(/[/\\]/)
+    .pop()!
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim();
   if (last && last !== '.' && last !== '..') return last.slice(0, 255);
   const ext = Object.entries(EXT_MIME).find(([, m]) => m === mimeType)?.[0] ?? 'bin';
   return `unnamed.${ext}`;

@@ -39,9 +39,7 @@ export const PACKAGE_PATTERNS: Record<PackageManager, { re: RegExp; example: str
   },
   // PEP 508 without URLs or markers: `name`, `name[extra]`, `name==1.0`, `name>=1,<2`.
   pip: {
-    re: new RegExp(
-      String.raw`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\[[A-Za-z0-9._-]+(?:,[A-Za-z0-9._-]+)*\])?(?:${PIP_CLAUSE}(?:,${PIP_CLAUSE})*)?$`,
-    ),
+    re: new RegExp(String.raw`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\[[A-Za-z0-9._-]+(?:,[A-Za-z0-9._-]+)*\])?(?:${PIP_CLAUSE}(?:,${PIP_CLAUSE})*)?$`),
     example: 'six or six==1.16.0',
   },
 };
@@ -70,5 +68,7 @@ export function hasPackages(p: Packages | undefined): boolean {
 
 /** Entries that fail their pattern (for stored environments written before the patterns existed). */
 export function invalidEntries(p: Packages): string[] {
-  return PACKAGE_MANAGERS.flatMap((m) => p[m].filter((e) => typeof e !== 'string' || e.length > MAX_PACKAGE_ENTRY || !PACKAGE_PATTERNS[m].re.test(e)).map((e) => `${m}: ${JSON.stringify(e)}`));
+  return PACKAGE_MANAGERS.flatMap((m) =>
+    p[m].filter((e) => typeof e !== 'string' || e.length > MAX_PACKAGE_ENTRY || !PACKAGE_PATTERNS[m].re.test(e)).map((e) => `${m}: ${JSON.stringify(e)}`),
+  );
 }

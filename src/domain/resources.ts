@@ -67,7 +67,24 @@ const MAX_RESOURCES = 100;
 /** Mounting on these exact paths would hide what the sandbox itself needs. */
 const RESERVED_EXACT = ['/', '/workspace', '/mnt', '/mnt/session', '/mnt/session/uploads', '/tmp', '/home', '/root', '/var', '/opt', '/srv'];
 /** Nothing may be mounted on or under these (`/opt/paddock`: the sandbox's agent and the environment's packages). */
-const RESERVED_TREES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/sys', '/dev', '/boot', '/run', '/mnt/session/outputs', '/mnt/memory', '/opt/paddock'];
+const RESERVED_TREES = [
+  '/etc',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/boot',
+  '/run',
+  '/mnt/session/outputs',
+  '/mnt/memory',
+  '/opt/paddock',
+];
 
 /** Request bodies, as checked at the route edge (src/http/schemas/resources.ts). */
 export type ResourceInput = Static<typeof ResourceSchema>;
@@ -154,7 +171,14 @@ export class SessionResources implements SessionLifecycle {
       const file = await this.files.getUsable(input.file_id);
       const mount = input.mount_path ?? `/mnt/session/uploads/${file.id}`;
       return {
-        resource: { type: 'file', id, file_id: file.id, mount_path: checkMountPath(mount, `${field}.mount_path`), created_at: now, updated_at: now } satisfies FileResource,
+        resource: {
+          type: 'file',
+          id,
+          file_id: file.id,
+          mount_path: checkMountPath(mount, `${field}.mount_path`),
+          created_at: now,
+          updated_at: now,
+        } satisfies FileResource,
       };
     }
     if (input.type === 'github_repository') {
@@ -167,7 +191,11 @@ export class SessionResources implements SessionLifecycle {
           id,
           url,
           mount_path: checkMountPath(mount, `${field}.mount_path`),
-          checkout: input.checkout ? (input.checkout.type === 'branch' ? { type: 'branch', name: input.checkout.name } : { type: 'commit', sha: input.checkout.sha }) : null,
+          checkout: input.checkout
+            ? input.checkout.type === 'branch'
+              ? { type: 'branch', name: input.checkout.name }
+              : { type: 'commit', sha: input.checkout.sha }
+            : null,
           created_at: now,
           updated_at: now,
         } satisfies BetaManagedAgentsGitHubRepositoryResource,
@@ -217,7 +245,10 @@ export class SessionResources implements SessionLifecycle {
       const m = SessionResources.mountOf(p.resource);
       if (m !== undefined) {
         const other = mounts.find((o) => clash(o, m));
-        if (other !== undefined) throw invalid(`resources.${i}.mount_path: ${m} ${other === m ? 'is already a mount path of another resource' : `overlaps ${other}, another resource's mount path (nothing is mounted inside another)`}`);
+        if (other !== undefined)
+          throw invalid(
+            `resources.${i}.mount_path: ${m} ${other === m ? 'is already a mount path of another resource' : `overlaps ${other}, another resource's mount path (nothing is mounted inside another)`}`,
+          );
         mounts.push(m);
       }
       parsed.push(p);
@@ -262,7 +293,9 @@ export class SessionResources implements SessionLifecycle {
     if (existing.length >= MAX_RESOURCES) throw invalid(`A session holds at most ${MAX_RESOURCES} resources`);
     const other = m === undefined ? undefined : existing.map(SessionResources.mountOf).find((o) => o !== undefined && clash(o, m));
     if (other !== undefined) {
-      throw invalid(`body.mount_path: ${m} ${other === m ? 'is already a mount path of another resource' : `overlaps ${other}, another resource's mount path (nothing is mounted inside another)`}`);
+      throw invalid(
+        `body.mount_path: ${m} ${other === m ? 'is already a mount path of another resource' : `overlaps ${other}, another resource's mount path (nothing is mounted inside another)`}`,
+      );
     }
     await this.insert(sessionId, p);
     await this.syncSession(sessionId);
@@ -296,7 +329,11 @@ export class SessionResources implements SessionLifecycle {
     if (resource.type !== 'github_repository') throw invalid('authorization_token: only github_repository resources have a token');
     const sealed = this.box.seal(input.authorization_token, this.aad(id));
     const next = { ...resource, updated_at: nowIso() };
-    await this.db.updateTable('session_resources').set({ secret: sealed, updated_at: next.updated_at, data: JSON.stringify(next) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('session_resources')
+      .set({ secret: sealed, updated_at: next.updated_at, data: JSON.stringify(next) })
+      .where('id', '=', id)
+      .execute();
     await this.syncSession(sessionId);
     return next;
   }
@@ -359,7 +396,11 @@ export class SessionResources implements SessionLifecycle {
     const rows = await db.selectFrom('session_resources').select(['id', 'secret']).where('secret', 'is not', null).execute();
     for (const r of rows) {
       const aad = `session_resource:${r.id}`;
-      await db.updateTable('session_resources').set({ secret: to.seal(from.open(r.secret!, aad), aad) }).where('id', '=', r.id).execute();
+      await db
+        .updateTable('session_resources')
+        .set({ secret: to.seal(from.open(r.secret!, aad), aad) })
+        .where('id', '=', r.id)
+        .execute();
     }
     return rows.length;
   }

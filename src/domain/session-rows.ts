@@ -56,7 +56,11 @@ export class SessionRows {
       if (!row) throw notFound('Session', id);
       const next = await fn(sessionFromRow(row), trx);
       next.updated_at = now;
-      await trx.updateTable('sessions').set({ data: JSON.stringify(next) }).where('id', '=', id).execute();
+      await trx
+        .updateTable('sessions')
+        .set({ data: JSON.stringify(next) })
+        .where('id', '=', id)
+        .execute();
       return { ...next, status: row.status as SessionStatus };
     });
   }

@@ -125,7 +125,11 @@ export class PostgresBus extends InProcessBus {
       return;
     }
     if (this.outbox.length >= MAX_OUTBOX) {
-      if (this.dropped++ === 0) this.opts.log.warn({ waiting: this.outbox.length }, 'notifications to other nodes are waiting on the database; dropping new ones (other nodes catch up from the log)');
+      if (this.dropped++ === 0)
+        this.opts.log.warn(
+          { waiting: this.outbox.length },
+          'notifications to other nodes are waiting on the database; dropping new ones (other nodes catch up from the log)',
+        );
       return;
     }
     if (this.dropped) {

@@ -82,9 +82,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     return sendError(reply, req, api);
   });
 
-  app.setNotFoundHandler((req, reply) =>
-    sendError(reply, req, new ApiError(404, 'not_found_error', `No route for ${req.method} ${req.url.split('?')[0]}`)),
-  );
+  app.setNotFoundHandler((req, reply) => sendError(reply, req, new ApiError(404, 'not_found_error', `No route for ${req.method} ${req.url.split('?')[0]}`)));
 
   await registerRoutes(app, ctx);
   return app;

@@ -37,5 +37,8 @@ export function toApiError(err: unknown): ApiError {
 
 export function sendError(reply: FastifyReply, req: FastifyRequest, err: ApiError): FastifyReply {
   if (err.shouldRetry !== undefined) reply.header('x-should-retry', String(err.shouldRetry));
-  return reply.status(err.status).type('application/json').send(envelope(err, String(req.id)));
+  return reply
+    .status(err.status)
+    .type('application/json')
+    .send(envelope(err, String(req.id)));
 }

@@ -98,7 +98,8 @@ export function streamSession(ctx: AppContext, req: FastifyRequest, reply: Fasti
     },
     onError: (err) => {
       req.log.error({ err, session_id: opts.sessionId }, 'event stream failed');
-      if (!closed && !res.writableNeedDrain) res.write(frame('error', { type: 'error', error: { type: 'api_error', message: 'Event stream failed; reconnect and list events to catch up.' } }));
+      if (!closed && !res.writableNeedDrain)
+        res.write(frame('error', { type: 'error', error: { type: 'api_error', message: 'Event stream failed; reconnect and list events to catch up.' } }));
       end();
     },
   });

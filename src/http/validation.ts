@@ -51,7 +51,13 @@ const KEYWORD: Partial<Record<ValueErrorType, string>> = {
   [ValueErrorType.Literal]: 'const',
 };
 
-const pointer = (p: string) => (p === '' ? [] : p.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')));
+const pointer = (p: string) =>
+  p === ''
+    ? []
+    : p
+        .slice(1)
+        .split('/')
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 
 /** `a, b or c`: how the API lists the values it accepts. */
 export function words(values: readonly unknown[]): string {

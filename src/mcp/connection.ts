@@ -100,7 +100,8 @@ export class McpConnection {
         for (const t of res.tools) {
           offers.push({ server: this.server, name: t.name, ...(t.description ? { description: t.description } : {}), input_schema: t.inputSchema });
         }
-        if (offers.length > this.limits.maxTools) throw this.faulted('connection', `${this.where} lists more than ${this.limits.maxTools} tools, more than Paddock offers a model from one server`);
+        if (offers.length > this.limits.maxTools)
+          throw this.faulted('connection', `${this.where} lists more than ${this.limits.maxTools} tools, more than Paddock offers a model from one server`);
         if (!res.nextCursor) break;
         if (page >= MAX_PAGES) throw this.faulted('connection', `${this.where} pages its tool list past ${MAX_PAGES} pages`);
         cursor = res.nextCursor;
@@ -218,7 +219,10 @@ export class McpConnection {
       await client.close().catch(() => {});
       throw err;
     }
-    this.log.info({ transport: transport instanceof SSEClientTransport ? 'sse' : 'streamable_http', server_version: client.getServerVersion()?.version }, 'mcp server connected');
+    this.log.info(
+      { transport: transport instanceof SSEClientTransport ? 'sse' : 'streamable_http', server_version: client.getServerVersion()?.version },
+      'mcp server connected',
+    );
     return client;
   }
 
@@ -283,7 +287,10 @@ export class McpConnection {
       await again.body?.cancel().catch(() => {});
     }
     const c = this.credential;
-    throw this.faulted('authentication', `${this.where} refused the token of credential ${c.credentialId} (vault ${c.vaultId})${next !== token ? ', also after a refresh' : ''}`);
+    throw this.faulted(
+      'authentication',
+      `${this.where} refused the token of credential ${c.credentialId} (vault ${c.vaultId})${next !== token ? ', also after a refresh' : ''}`,
+    );
   }
 
   private async bearer(rejected?: string): Promise<string> {

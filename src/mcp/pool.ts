@@ -98,7 +98,10 @@ export class McpClients implements McpPort {
     this.conns.set(key, conn);
     if (!this.watched.has(session.id)) {
       const id = session.id;
-      this.watched.set(id, this.deps.bus.subscribe(id, (msg) => msg.kind === 'deleted' && void this.release(id)));
+      this.watched.set(
+        id,
+        this.deps.bus.subscribe(id, (msg) => msg.kind === 'deleted' && void this.release(id)),
+      );
     }
     return conn;
   }

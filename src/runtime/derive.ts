@@ -6,7 +6,8 @@ import { recordKey, type RuntimeRecord } from './records.js';
 type MessageParam = Anthropic.Messages.MessageParam;
 type ContentBlock = Anthropic.Messages.ContentBlockParam;
 /** What client content becomes for the model: blocks a user turn and a tool result both take. */
-type InputBlock = Anthropic.Messages.TextBlockParam | Anthropic.Messages.ImageBlockParam | Anthropic.Messages.DocumentBlockParam | Anthropic.Messages.SearchResultBlockParam;
+type InputBlock =
+  Anthropic.Messages.TextBlockParam | Anthropic.Messages.ImageBlockParam | Anthropic.Messages.DocumentBlockParam | Anthropic.Messages.SearchResultBlockParam;
 type IdleStopReason = EventOf<'session.status_idle'>['stop_reason'];
 type SessionErrorType = EventOf<'session.error'>['error']['type'];
 
@@ -99,7 +100,8 @@ function pushMessage(messages: MessageParam[], role: 'user' | 'assistant', conte
   if (last && last.role === role) {
     const prev = typeof last.content === 'string' ? [{ type: 'text' as const, text: last.content }] : last.content;
     // Tool results must lead a user turn.
-    const merged = role === 'user' ? [...prev, ...content].sort((a, b) => Number(b.type === 'tool_result') - Number(a.type === 'tool_result')) : [...prev, ...content];
+    const merged =
+      role === 'user' ? [...prev, ...content].sort((a, b) => Number(b.type === 'tool_result') - Number(a.type === 'tool_result')) : [...prev, ...content];
     messages[messages.length - 1] = { role, content: merged };
   } else {
     messages.push({ role, content });

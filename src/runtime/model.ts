@@ -15,7 +15,9 @@ export class ModelClient {
   private readonly client: Anthropic | undefined;
 
   constructor(config: Config['model']) {
-    this.client = config.apiKey ? new Anthropic({ apiKey: config.apiKey.reveal(), baseURL: config.baseUrl ?? null, maxRetries: 0, timeout: 10 * 60_000 }) : undefined;
+    this.client = config.apiKey
+      ? new Anthropic({ apiKey: config.apiKey.reveal(), baseURL: config.baseUrl ?? null, maxRetries: 0, timeout: 10 * 60_000 })
+      : undefined;
   }
 
   private get api(): Anthropic {
@@ -54,14 +56,24 @@ export function classifyModelError(err: unknown): ModelFailure {
     const detail = body.message ?? err.message;
     const retryAfter = Number(err.headers?.get?.('retry-after'));
     const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
-    if (err.status === 429 || kind === 'rate_limit_error') return { retryable: true, type: 'model_rate_limited_error', message: `The model is rate limited: ${detail}`, retryAfterMs };
-    if (err.status === 529 || kind === 'overloaded_error') return { retryable: true, type: 'model_overloaded_error', message: `The model is overloaded: ${detail}`, retryAfterMs };
-    if (err.status === undefined || err.status >= 500) return { retryable: true, type: 'model_request_failed_error', message: `The model request failed (${err.status ?? kind ?? 'stream error'}): ${detail}` };
-    if (err.status === 402 || kind === 'billing_error') return { retryable: false, type: 'billing_error', message: `The model provider refused the request for billing reasons: ${detail}` };
-    const why = err.status === 401 ? 'the model API key was rejected' : err.status === 404 ? 'the model or endpoint was not found' : `the model API answered ${err.status}`;
+    if (err.status === 429 || kind === 'rate_limit_error')
+      return { retryable: true, type: 'model_rate_limited_error', message: `The model is rate limited: ${detail}`, retryAfterMs };
+    if (err.status === 529 || kind === 'overloaded_error')
+      return { retryable: true, type: 'model_overloaded_error', message: `The model is overloaded: ${detail}`, retryAfterMs };
+    if (err.status === undefined || err.status >= 500)
+      return { retryable: true, type: 'model_request_failed_error', message: `The model request failed (${err.status ?? kind ?? 'stream error'}): ${detail}` };
+    if (err.status === 402 || kind === 'billing_error')
+      return { retryable: false, type: 'billing_error', message: `The model provider refused the request for billing reasons: ${detail}` };
+    const why =
+      err.status === 401
+        ? 'the model API key was rejected'
+        : err.status === 404
+          ? 'the model or endpoint was not found'
+          : `the model API answered ${err.status}`;
     return { retryable: false, type: 'model_request_failed_error', message: `The model request failed: ${why}: ${detail}` };
   }
-  if (err instanceof APIConnectionError) return { retryable: true, type: 'model_request_failed_error', message: `Could not reach the model API: ${err.message}` };
+  if (err instanceof APIConnectionError)
+    return { retryable: true, type: 'model_request_failed_error', message: `Could not reach the model API: ${err.message}` };
   return { retryable: false, type: 'unknown_error', message: `The model request failed: ${err instanceof Error ? err.message : String(err)}` };
 }
 

@@ -41,10 +41,7 @@ export class PostgresLeases implements SessionLeases {
       .insertInto('session_leases')
       .values({ session_id: sessionId, node_id: this.nodeId, expires_at: this.expiry() })
       .onConflict((oc) =>
-        oc
-          .column('session_id')
-          .doUpdateSet({ node_id: this.nodeId, expires_at: this.expiry() })
-          .where('session_leases.expires_at', '<', dbNowMs),
+        oc.column('session_id').doUpdateSet({ node_id: this.nodeId, expires_at: this.expiry() }).where('session_leases.expires_at', '<', dbNowMs),
       )
       .returning('node_id')
       .executeTakeFirst();

@@ -113,7 +113,9 @@ export class SessionRunner {
       .innerJoin('events', (j) => j.onRef('events.session_id', '=', 'sessions.id').onRef('events.seq', '=', 'sessions.last_seq'))
       .select(['sessions.id as id'])
       .where('sessions.archived_at', 'is', null)
-      .where((eb) => eb.or([eb('sessions.status', 'in', ['running', 'rescheduling']), eb('events.type', 'like', 'user.%'), eb('events.type', '=', 'system.message')]))
+      .where((eb) =>
+        eb.or([eb('sessions.status', 'in', ['running', 'rescheduling']), eb('events.type', 'like', 'user.%'), eb('events.type', '=', 'system.message')]),
+      )
       .execute();
     for (const r of rows) this.wake(r.id);
     if (rows.length) this.ctx.log.info({ sessions: rows.length }, 'runtime: resuming sessions');
@@ -284,7 +286,9 @@ export class SessionRunner {
         case 'tool':
           return await this.runTool(session, owed.use, controller.signal);
         case 'deny': {
-          const msg = owed.use.confirmation?.deny_message ?? (owed.use.permission === 'deny' ? `There is no tool named ${owed.use.name} enabled for this agent.` : 'The user denied this tool call.');
+          const msg =
+            owed.use.confirmation?.deny_message ??
+            (owed.use.permission === 'deny' ? `There is no tool named ${owed.use.name} enabled for this agent.` : 'The user denied this tool call.');
           await this.toolResult(id, owed.use, { is_error: true, content: [{ type: 'text', text: msg }] });
           return;
         }
@@ -313,7 +317,8 @@ export class SessionRunner {
 
   private async goIdle(session: Session, state: SessionState, stop_reason: StopReason): Promise<void> {
     await this.append(session.id, [{ type: 'session.status_idle', stop_reason, stop_details: null }], `idle:${state.lastSeq}`);
-    if (stop_reason.type === 'end_turn') await this.ctx.tools.afterTurn?.(session).catch((err) => this.ctx.log.warn({ err, session_id: session.id }, 'afterTurn failed'));
+    if (stop_reason.type === 'end_turn')
+      await this.ctx.tools.afterTurn?.(session).catch((err) => this.ctx.log.warn({ err, session_id: session.id }, 'afterTurn failed'));
   }
 
   private system(session: Session, state: SessionState): string[] {
@@ -334,14 +339,23 @@ export class SessionRunner {
             model: modelId,
             max_tokens: 8192,
             system: COMPACTION_SYSTEM,
-            messages: [{ role: 'user', content: `<conversation>\n${transcript(this.system(session, state), state.messages)}\n</conversation>\n\nSummarise this conversation.` }],
+            messages: [
+              {
+                role: 'user',
+                content: `<conversation>\n${transcript(this.system(session, state), state.messages)}\n</conversation>\n\nSummarise this conversation.`,
+              },
+            ],
           },
           signal,
         );
         const summary = res.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
         const eventId = newId('event');
         await this.stored(session.id, () => this.records.put(session.id, recordKey.summary(eventId), summary));
-        await this.append(session.id, [{ type: 'agent.thread_context_compacted', id: eventId, pre_compaction_tokens: state.lastPromptTokens }], `compact:${state.lastSeq}`);
+        await this.append(
+          session.id,
+          [{ type: 'agent.thread_context_compacted', id: eventId, pre_compaction_tokens: state.lastPromptTokens }],
+          `compact:${state.lastSeq}`,
+        );
         return;
       } catch (err) {
         if (signal.aborted) return;
@@ -416,7 +430,11 @@ export class SessionRunner {
     if (f.retryable && state.failures < this.opts.maxRetries) {
       await this.append(
         session.id,
-        [end, { type: 'session.error', error: { type: f.type, message: f.message, retry_status: { type: 'retrying' } } }, { type: 'session.status_rescheduled' }],
+        [
+          end,
+          { type: 'session.error', error: { type: f.type, message: f.message, retry_status: { type: 'retrying' } } },
+          { type: 'session.status_rescheduled' },
+        ],
         `mre:${startId}`,
       );
       const backoff = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** state.failures) * (0.5 + Math.random() / 2);
@@ -478,7 +496,10 @@ export class SessionRunner {
     }
     // The agent may have changed while the call waited for confirmation.
     if (!mcpToolEnabled(session.agent, server, use.name)) {
-      return this.toolResult(id, use, { is_error: true, content: [{ type: 'text', text: `The MCP tool ${use.name} of server ${server} is not enabled for this agent.` }] });
+      return this.toolResult(id, use, {
+        is_error: true,
+        content: [{ type: 'text', text: `The MCP tool ${use.name} of server ${server} is not enabled for this agent.` }],
+      });
     }
     await this.records.put(id, recordKey.toolStarted(use.id), { at: new Date().toISOString() });
     let outcome: McpCallOutcome;
@@ -585,9 +606,11 @@ function responseEvents(message: Anthropic.Messages.Message, previews: PreviewTr
       const input = isObject(b.input) ? b.input : {};
       const route = toolset.route(b.name);
       if (route?.kind === 'custom') events.push({ type: 'agent.custom_tool_use', id: slot.eventId, name: b.name, input });
-      else if (route?.kind === 'mcp') events.push({ type: 'agent.mcp_tool_use', id: slot.eventId, mcp_server_name: route.server, name: route.tool, input, ...evaluate(route.policy) });
+      else if (route?.kind === 'mcp')
+        events.push({ type: 'agent.mcp_tool_use', id: slot.eventId, mcp_server_name: route.server, name: route.tool, input, ...evaluate(route.policy) });
       // A tool the agent does not have is refused before any policy applies: deny, no evaluation.
-      else events.push({ type: 'agent.tool_use', id: slot.eventId, name: b.name, input, ...(route ? evaluate(route.policy) : { evaluated_permission: 'deny' }) });
+      else
+        events.push({ type: 'agent.tool_use', id: slot.eventId, name: b.name, input, ...(route ? evaluate(route.policy) : { evaluated_permission: 'deny' }) });
       content.push({ type: 'tool_use', id: slot.eventId, name: b.name, input });
     } else {
       // Server tool blocks (web search and the like) go back to the model as they came.

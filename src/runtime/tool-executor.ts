@@ -8,9 +8,7 @@ import type { Session } from '../domain/sessions.js';
  * decides *how* (in a bubblewrap sandbox, on a self-hosted worker, or not at all).
  */
 
-export type ToolResultBlock =
-  | { type: 'text'; text: string }
-  | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } };
+export type ToolResultBlock = { type: 'text'; text: string } | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } };
 
 export interface ToolOutcome {
   content: ToolResultBlock[];

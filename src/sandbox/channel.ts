@@ -106,7 +106,8 @@ export class AgentChannel {
     // A spawn failure (no bwrap, EAGAIN) is reported as an exit, never as an uncaught 'error'.
     child.on('error', (err) => {
       log.warn({ err }, 'sandbox process error');
-      if (child.exitCode === null && child.signalCode === null && child.pid === undefined) this.finish(`the sandbox could not be started: ${err.message}`, stderr, failReady);
+      if (child.exitCode === null && child.signalCode === null && child.pid === undefined)
+        this.finish(`the sandbox could not be started: ${err.message}`, stderr, failReady);
     });
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {

@@ -45,14 +45,16 @@ export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
     unavailable = 'built-in tools are disabled on this server (PADDOCK_SANDBOX=none)';
   } else if (settings.provider === 'process') {
     log.warn(
-      'PADDOCK_SANDBOX=process: built-in tools run UNSANDBOXED as host processes with the server user\'s full access to files and network; the network policy is NOT enforced. Use only on a trusted machine.',
+      "PADDOCK_SANDBOX=process: built-in tools run UNSANDBOXED as host processes with the server user's full access to files and network; the network policy is NOT enforced. Use only on a trusted machine.",
     );
     provider = new ProcessProvider(log);
   } else {
     const problem = BubblewrapProvider.probe(runAs);
     if (problem) {
       unavailable = `no sandbox is available on this server (${problem})`;
-      log.error(`sandbox unavailable: ${problem}. Built-in tools will fail until bubblewrap works, or set PADDOCK_SANDBOX=process to run them unsandboxed (unsafe).`);
+      log.error(
+        `sandbox unavailable: ${problem}. Built-in tools will fail until bubblewrap works, or set PADDOCK_SANDBOX=process to run them unsandboxed (unsafe).`,
+      );
     } else {
       provider = new BubblewrapProvider({ log, runAs, egress: deps.egress });
       log.info({ run_as: runAs?.uid ?? process.getuid?.(), limits: settings.limits }, 'sandbox provider: bubblewrap');
@@ -64,7 +66,14 @@ export function createSandboxExecutor(deps: SandboxDeps): SandboxToolExecutor {
     provider?.name === 'bubblewrap'
       ? new PackageCache({
           root: path.join(deps.dataDir, 'packages'),
-          builder: new SandboxPackageBuilder({ provider, limits: settings.limits, timeoutMs: settings.packagesTimeoutMs, owner: runAs, serverPort: deps.serverPort, log }),
+          builder: new SandboxPackageBuilder({
+            provider,
+            limits: settings.limits,
+            timeoutMs: settings.packagesTimeoutMs,
+            owner: runAs,
+            serverPort: deps.serverPort,
+            log,
+          }),
           log,
           rootOwned: process.getuid?.() === 0,
           // Another node's build may have started just before: allow it the whole install time.
@@ -95,7 +104,9 @@ function sessionVolumes(settings: SandboxSettings, runAs: { uid: number; gid: nu
   const problem = SessionVolumes.probe();
   if (problem) {
     if (settings.volume === 'image') throw new Error(`PADDOCK_SANDBOX_VOLUME=image, but ${problem}`);
-    log.warn(`session volumes unavailable (${problem}): workspaces are plain directories and the disk quota is polled, so background writers can pass it by what they write in about a second`);
+    log.warn(
+      `session volumes unavailable (${problem}): workspaces are plain directories and the disk quota is polled, so background writers can pass it by what they write in about a second`,
+    );
     return undefined;
   }
   log.info({ size_mib: settings.limits.diskMib }, 'session disks: one ext4 volume per session');

@@ -54,7 +54,9 @@ export class SessionExtras {
       ),
     ];
     for (const error of errors) {
-      await this.opts.report?.(session.id, error).catch((err: unknown) => this.opts.log.error({ err, session_id: session.id }, 'could not record a session error'));
+      await this.opts
+        .report?.(session.id, error)
+        .catch((err: unknown) => this.opts.log.error({ err, session_id: session.id }, 'could not record a session error'));
     }
     return {
       env: creds?.env ?? {},

@@ -22,9 +22,7 @@ export class SessionVolumes {
   /** Mount points this process mounted or found mounted and used: what it unmounts at shutdown. */
   private readonly used = new Set<string>();
 
-  constructor(
-    private readonly opts: { sizeMib: number; owner: { uid: number; gid: number }; log: Logger },
-  ) {}
+  constructor(private readonly opts: { sizeMib: number; owner: { uid: number; gid: number }; log: Logger }) {}
 
   /** Why volumes cannot be used here, or undefined: formats and mounts a tiny image once. */
   static probe(): string | undefined {

@@ -11,7 +11,12 @@ const CLIENT_TOOLS: Record<string, { description: string; input_schema: Record<s
     input_schema: obj(
       {
         command: { type: 'string', description: 'The command to run.' },
-        timeout_ms: { type: 'integer', minimum: 1, maximum: 600000, description: 'Time limit for this command in milliseconds (default 120000). On timeout the shell is restarted.' },
+        timeout_ms: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 600000,
+          description: 'Time limit for this command in milliseconds (default 120000). On timeout the shell is restarted.',
+        },
         restart: { type: 'boolean', description: 'Restart the shell (fresh environment, cwd /workspace) before running the command, if any.' },
       },
       [],
@@ -23,7 +28,13 @@ const CLIENT_TOOLS: Record<string, { description: string; input_schema: Record<s
     input_schema: obj(
       {
         file_path: { type: 'string', description: 'Path of the file to read.' },
-        view_range: { type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2, description: '[start, end] lines, 1-indexed and inclusive; end <= 0 means the end of the file.' },
+        view_range: {
+          type: 'array',
+          items: { type: 'integer' },
+          minItems: 2,
+          maxItems: 2,
+          description: '[start, end] lines, 1-indexed and inclusive; end <= 0 means the end of the file.',
+        },
         offset: { type: 'integer', minimum: 1, description: 'First line to read (1-indexed).' },
         limit: { type: 'integer', minimum: 1, description: 'Number of lines to read.' },
       },
@@ -35,8 +46,7 @@ const CLIENT_TOOLS: Record<string, { description: string; input_schema: Record<s
     input_schema: obj({ file_path: { type: 'string' }, content: { type: 'string' } }, ['file_path', 'content']),
   },
   edit: {
-    description:
-      'Replace text in a file. old_string must occur exactly once unless replace_all is true; include surrounding lines to make it unique.',
+    description: 'Replace text in a file. old_string must occur exactly once unless replace_all is true; include surrounding lines to make it unique.',
     input_schema: obj(
       {
         file_path: { type: 'string' },
@@ -48,7 +58,8 @@ const CLIENT_TOOLS: Record<string, { description: string; input_schema: Record<s
     ),
   },
   glob: {
-    description: 'Find files by glob pattern (e.g. "**/*.ts"), relative to path (default /workspace). Returns absolute paths, most recently modified first (at most 200).',
+    description:
+      'Find files by glob pattern (e.g. "**/*.ts"), relative to path (default /workspace). Returns absolute paths, most recently modified first (at most 200).',
     input_schema: obj({ pattern: { type: 'string' }, path: { type: 'string', description: 'Directory to search (default /workspace).' } }, ['pattern']),
   },
   grep: {

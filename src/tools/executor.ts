@@ -152,7 +152,13 @@ export class SandboxToolExecutor implements ToolExecutor {
   private gate(call: ToolCall): EgressGate {
     let gate = this.gates.get(call.session.id);
     if (!gate) {
-      gate = new EgressGate({ sessionId: call.session.id, networking: networkingOf(call), mcpHosts: mcpHostsOf(call.session), serverPort: this.opts.serverPort, log: this.opts.log });
+      gate = new EgressGate({
+        sessionId: call.session.id,
+        networking: networkingOf(call),
+        mcpHosts: mcpHostsOf(call.session),
+        serverPort: this.opts.serverPort,
+        log: this.opts.log,
+      });
       this.gates.set(call.session.id, gate);
     }
     return gate;
@@ -273,7 +279,7 @@ export class SandboxToolExecutor implements ToolExecutor {
   private async restartForNewRepositories(call: ToolCall): Promise<void> {
     const id = call.session.id;
     if (!this.live.has(id) || !this.opts.extras?.changed(call.session, this.repositoriesMounted.get(id))) return;
-    this.opts.log.info({ session_id: id }, 'sandbox restarts to mount the session\'s new repositories');
+    this.opts.log.info({ session_id: id }, "sandbox restarts to mount the session's new repositories");
     await this.release(id, 'idle');
   }
 

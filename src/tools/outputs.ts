@@ -165,7 +165,8 @@ class CaptureTurn {
   /** One line for whatever this turn left behind. */
   report(cut: WalkCut | 'error'): void {
     const session_id = this.sessionId;
-    if (this.tooLarge > LOGGED_SKIPS) this.log.warn({ session_id, files: this.tooLarge, limit_bytes: this.perFile }, 'output files too large to capture; skipped');
+    if (this.tooLarge > LOGGED_SKIPS)
+      this.log.warn({ session_id, files: this.tooLarge, limit_bytes: this.perFile }, 'output files too large to capture; skipped');
     const limit = this.atFileLimit ? 'files' : cut === 'error' ? undefined : (cut ?? (this.deferred.files ? 'bytes' : undefined));
     if (limit === 'depth') {
       this.log.warn({ session_id, max_depth: WALK.maxDepth }, 'output files nested deeper than capture looks are not captured');

@@ -51,7 +51,12 @@ async function once(url: URL, gate: EgressGate, signal: AbortSignal): Promise<Ht
  * web_fetch runs in the server, not the sandbox, but leaves through the session's egress gate:
  * the environment's network policy applies to every hop of a redirect chain.
  */
-export async function webFetch(input: Record<string, unknown>, gate: EgressGate, config: Record<string, unknown> | undefined, signal: AbortSignal): Promise<ToolOutcome> {
+export async function webFetch(
+  input: Record<string, unknown>,
+  gate: EgressGate,
+  config: Record<string, unknown> | undefined,
+  signal: AbortSignal,
+): Promise<ToolOutcome> {
   if (typeof input.url !== 'string' || !input.url) return fail('web_fetch: url is required');
   let url: URL;
   try {

@@ -44,9 +44,7 @@ export class RefreshLocks {
     const row = await this.db
       .insertInto('credential_refresh_locks')
       .values({ credential_id: credentialId, holder, expires_at: expires })
-      .onConflict((oc) =>
-        oc.column('credential_id').doUpdateSet({ holder, expires_at: expires }).where('credential_refresh_locks.expires_at', '<', this.now()),
-      )
+      .onConflict((oc) => oc.column('credential_id').doUpdateSet({ holder, expires_at: expires }).where('credential_refresh_locks.expires_at', '<', this.now()))
       .returning('holder')
       .executeTakeFirst();
     return row?.holder === holder ? holder : undefined;

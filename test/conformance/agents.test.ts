@@ -46,7 +46,10 @@ describe('agents: create', () => {
         {
           type: 'agent_toolset_20260401',
           default_config: { permission_policy: { type: 'always_ask' } },
-          configs: [{ name: 'bash', enabled: false }, { name: 'web_fetch', permission_policy: { type: 'always_allow' } }],
+          configs: [
+            { name: 'bash', enabled: false },
+            { name: 'web_fetch', permission_policy: { type: 'always_allow' } },
+          ],
         },
       ],
     });
@@ -90,13 +93,17 @@ describe('agents: create', () => {
       /already in use/,
     ],
     ['a custom tool with a bad name', { tools: [{ type: 'custom', name: 'has space', description: 'a', input_schema: { type: 'object' } }] }, /name/],
-    ['duplicate mcp server names', {
-      mcp_servers: [
-        { type: 'url', name: 'a', url: 'https://a.example' },
-        { type: 'url', name: 'a', url: 'https://b.example' },
-      ],
-      tools: [{ type: 'mcp_toolset', mcp_server_name: 'a' }],
-    }, /duplicate/],
+    [
+      'duplicate mcp server names',
+      {
+        mcp_servers: [
+          { type: 'url', name: 'a', url: 'https://a.example' },
+          { type: 'url', name: 'a', url: 'https://b.example' },
+        ],
+        tools: [{ type: 'mcp_toolset', mcp_server_name: 'a' }],
+      },
+      /duplicate/,
+    ],
     ['an unknown tool type', { tools: [{ type: 'bogus' }] }, /type/],
     ['an empty name', { name: '' }, /name/],
     ['no model', { model: undefined }, /model/],

@@ -16,8 +16,7 @@ beforeAll(async () => {
   ids.agent = (await c.beta.agents.create({ name: 'target', model: 'claude-opus-4-7' })).id;
   ids.env = (await c.beta.environments.create({ name: 'target-env' })).id;
   ids.session = (await c.beta.sessions.create({ agent: ids.agent, environment_id: ids.env })).id;
-  ids.event = (await c.beta.sessions.events.send(ids.session, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'x' }] }] }))
-    .data![0].id;
+  ids.event = (await c.beta.sessions.events.send(ids.session, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'x' }] }] })).data![0].id;
 });
 afterAll(async () => {
   await p?.stop();
@@ -65,9 +64,18 @@ const fieldCases: Array<[string, Case | (() => Case)]> = [
   ['agent toolset config for an unknown tool', () => createAgent({ tools: [{ type: 'agent_toolset_20260401', configs: [{ name: 'rm' }] }] })],
   ['agent toolset bad permission policy', () => createAgent({ tools: [{ type: 'agent_toolset_20260401', default_config: { permission_policy: 'yes' } }] })],
   ['agent custom tool without schema', () => createAgent({ tools: [{ type: 'custom', name: 't', description: 'd' }] })],
-  ['agent web_search user_location city a number', () => createAgent({ tools: [{ type: 'agent_toolset_20260401', configs: [{ name: 'web_search', user_location: { type: 'approximate', city: 5 } }] }] })],
-  ['agent mcp server with a bad url', () => createAgent({ mcp_servers: [{ type: 'url', name: 's', url: 'not a url' }], tools: [{ type: 'mcp_toolset', mcp_server_name: 's' }] })],
-  ['agent with 21 mcp servers', () => createAgent({ mcp_servers: Array.from({ length: 21 }, (_, i) => ({ type: 'url', name: `s${i}`, url: 'https://x.example' })) })],
+  [
+    'agent web_search user_location city a number',
+    () => createAgent({ tools: [{ type: 'agent_toolset_20260401', configs: [{ name: 'web_search', user_location: { type: 'approximate', city: 5 } }] }] }),
+  ],
+  [
+    'agent mcp server with a bad url',
+    () => createAgent({ mcp_servers: [{ type: 'url', name: 's', url: 'not a url' }], tools: [{ type: 'mcp_toolset', mcp_server_name: 's' }] }),
+  ],
+  [
+    'agent with 21 mcp servers',
+    () => createAgent({ mcp_servers: Array.from({ length: 21 }, (_, i) => ({ type: 'url', name: `s${i}`, url: 'https://x.example' })) }),
+  ],
   ['agent skills a string', () => createAgent({ skills: 'pdf' })],
   ['agent metadata with 17 keys', () => createAgent({ metadata: tooManyKeys })],
   ['agent metadata key too long', () => createAgent({ metadata: { [long(65)]: 'v' } })],
@@ -93,7 +101,10 @@ const fieldCases: Array<[string, Case | (() => Case)]> = [
   ['env npm entry with a command substitution', () => createEnv({ config: { type: 'cloud', packages: { npm: ['$(id)'] } } })],
   ['env pip entry that is an option', () => createEnv({ config: { type: 'cloud', packages: { pip: ['--index-url=http://127.0.0.1:9/'] } } })],
   ['env unknown package manager', () => createEnv({ config: { type: 'cloud', packages: { brew: ['wget'] } } })],
-  ['env update with an unknown package manager', () => ({ method: 'POST', path: `/v1/environments/${ids.env}`, body: { config: { type: 'cloud', packages: { conda: ['numpy'] } } } })],
+  [
+    'env update with an unknown package manager',
+    () => ({ method: 'POST', path: `/v1/environments/${ids.env}`, body: { config: { type: 'cloud', packages: { conda: ['numpy'] } } } }),
+  ],
   ['env scope unknown', () => createEnv({ scope: 'galaxy' })],
   ['env update config type change', () => ({ method: 'POST', path: `/v1/environments/${ids.env}`, body: { config: { type: 'self_hosted' } } })],
   ['env update description a number', () => ({ method: 'POST', path: `/v1/environments/${ids.env}`, body: { description: 3 } })],
@@ -112,7 +123,10 @@ const fieldCases: Array<[string, Case | (() => Case)]> = [
   ['session vault_ids a string', () => createSession({ vault_ids: 'vlt_1' })],
   ['session resources an object', () => createSession({ resources: { type: 'file' } })],
   ['session initial_events an object', () => createSession({ initial_events: { type: 'user.message' } })],
-  ['session with 51 initial events', () => createSession({ initial_events: Array.from({ length: 51 }, () => ({ type: 'user.message', content: [{ type: 'text', text: 'x' }] })) })],
+  [
+    'session with 51 initial events',
+    () => createSession({ initial_events: Array.from({ length: 51 }, () => ({ type: 'user.message', content: [{ type: 'text', text: 'x' }] })) }),
+  ],
   ['session budget', () => createSession({ budget: { type: 'limit', max_list_cost: { amount: '100', currency: 'USD' } } })],
   ['session update vault_ids', () => ({ method: 'POST', path: `/v1/sessions/${ids.session}`, body: { vault_ids: [] } })],
   ['session update title a number', () => ({ method: 'POST', path: `/v1/sessions/${ids.session}`, body: { title: 9 } })],
@@ -125,7 +139,10 @@ const fieldCases: Array<[string, Case | (() => Case)]> = [
   ['event type missing', () => sendEvents([{ content: [] }])],
   ['event content a string', () => sendEvents([{ type: 'user.message', content: 'hi' }])],
   ['event image without source', () => sendEvents([{ type: 'user.message', content: [{ type: 'image' }] }])],
-  ['event image with a bad url', () => sendEvents([{ type: 'user.message', content: [{ type: 'image', source: { type: 'url', url: 'file:///etc/passwd' } }] }])],
+  [
+    'event image with a bad url',
+    () => sendEvents([{ type: 'user.message', content: [{ type: 'image', source: { type: 'url', url: 'file:///etc/passwd' } }] }]),
+  ],
   ['event document with a bad source', () => sendEvents([{ type: 'user.message', content: [{ type: 'document', source: { type: 'zip' } }] }])],
   ['event text too long', () => sendEvents([{ type: 'user.message', content: [{ type: 'text', text: long(1_000_001) }] }])],
   ['event interrupt thread a number', () => sendEvents([{ type: 'user.interrupt', session_thread_id: 5 }])],
@@ -133,15 +150,28 @@ const fieldCases: Array<[string, Case | (() => Case)]> = [
   ['event tool result is_error a string', () => sendEvents([{ type: 'user.tool_result', tool_use_id: 'x', is_error: 'yes' }])],
   ['event deny message on allow', () => sendEvents([{ type: 'user.tool_confirmation', tool_use_id: 'x', result: 'allow', deny_message: 'no' }])],
   ['event outcome without rubric', () => sendEvents([{ type: 'user.define_outcome', description: 'd' }])],
-  ['two system messages', () => sendEvents([
-    { type: 'user.message', content: [{ type: 'text', text: 'x' }] },
-    { type: 'system.message', content: [{ type: 'text', text: 'a' }] },
-    { type: 'system.message', content: [{ type: 'text', text: 'b' }] },
-  ])],
+  [
+    'two system messages',
+    () =>
+      sendEvents([
+        { type: 'user.message', content: [{ type: 'text', text: 'x' }] },
+        { type: 'system.message', content: [{ type: 'text', text: 'a' }] },
+        { type: 'system.message', content: [{ type: 'text', text: 'b' }] },
+      ]),
+  ],
 ];
 
 /** Unknown, malformed and hostile ids in every id position. */
-const idShapes = ['agent_01doesnotexist', 'env_01doesnotexist', 'sesn_01doesnotexist', 'garbage', '%00', encodeURIComponent("'; drop table agents; --"), '%E0%A4%A', long(600)];
+const idShapes = [
+  'agent_01doesnotexist',
+  'env_01doesnotexist',
+  'sesn_01doesnotexist',
+  'garbage',
+  '%00',
+  encodeURIComponent("'; drop table agents; --"),
+  '%E0%A4%A',
+  long(600),
+];
 const idRoutes: Array<[string, (id: string) => string, unknown?]> = [
   ['GET', (id) => `/v1/agents/${id}`],
   ['POST', (id) => `/v1/agents/${id}`, { system: 'x' }],

@@ -47,7 +47,7 @@ describe('environments', () => {
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
   });
 
-  it('package entries: each manager\'s name and version syntax is accepted as given', async () => {
+  it("package entries: each manager's name and version syntax is accepted as given", async () => {
     const packages = {
       cargo: ['ripgrep', 'ripgrep@14.1.0', 'cargo-edit@^0.12'],
       gem: ['rake', 'rake:13.2.1'],
@@ -80,7 +80,9 @@ describe('environments', () => {
       .create({ name: uniqueName('badpkg'), config: { type: 'cloud', packages: { [manager]: [entry] } } } as any)
       .catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
-    expect(err.error.error.message).toMatch(new RegExp(`^${field.replace(/\./g, '\\.')}: must be an? ${manager} package name with an optional version \\(e\\.g\\. `));
+    expect(err.error.error.message).toMatch(
+      new RegExp(`^${field.replace(/\./g, '\\.')}: must be an? ${manager} package name with an optional version \\(e\\.g\\. `),
+    );
     // The value is never quoted back.
     expect(err.error.error.message).not.toContain(entry);
   });

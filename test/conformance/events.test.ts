@@ -53,9 +53,12 @@ describe('events: send', () => {
     ['a confirmation with a bad result', { events: [{ type: 'user.tool_confirmation', tool_use_id: 'sevt_x', result: 'maybe' }] }],
     ['a system.message that is not last', { events: [{ type: 'system.message', content: [{ type: 'text', text: 'x' }] }, message('a')] }],
     ['a system.message on its own', { events: [{ type: 'system.message', content: [{ type: 'text', text: 'x' }] }] }],
-    ['an outcome with too many iterations', {
-      events: [{ type: 'user.define_outcome', description: 'd', rubric: { type: 'text', content: 'r' }, max_iterations: 99 }],
-    }],
+    [
+      'an outcome with too many iterations',
+      {
+        events: [{ type: 'user.define_outcome', description: 'd', rubric: { type: 'text', content: 'r' }, max_iterations: 99 }],
+      },
+    ],
   ])('refuses %s with a BadRequestError and stores nothing', async (_what, body) => {
     const sid = await newSession();
     const err = await client.beta.sessions.events.send(sid, body as any).catch((e) => e);
@@ -92,9 +95,7 @@ describe('events: list', () => {
     const desc = await collect(client.beta.sessions.events.list(sid, { limit: 3, order: 'desc', types: ['user.message'] }));
     expect(desc.map((e) => e.id)).toEqual([...sent].reverse());
     const page = await client.beta.sessions.events.list(sid, { limit: 2, order: 'desc' });
-    await expect(client.beta.sessions.events.list(sid, { order: 'asc', page: page.next_page! })).rejects.toBeInstanceOf(
-      Anthropic.BadRequestError,
-    );
+    await expect(client.beta.sessions.events.list(sid, { order: 'asc', page: page.next_page! })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
   });
 
   it('filters by types[] and by created_at (processed_at)', async () => {

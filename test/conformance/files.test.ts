@@ -23,7 +23,8 @@ async function up(name: string, content: string | Buffer, type?: string, extra: 
 async function rawUpload(parts: Array<{ name: string; filename?: string; type?: string; value: string | Buffer }>) {
   const form = new FormData();
   for (const part of parts) {
-    if (part.filename !== undefined) form.append(part.name, new Blob([typeof part.value === 'string' ? part.value : new Uint8Array(part.value)], { type: part.type ?? '' }), part.filename);
+    if (part.filename !== undefined)
+      form.append(part.name, new Blob([typeof part.value === 'string' ? part.value : new Uint8Array(part.value)], { type: part.type ?? '' }), part.filename);
     else form.append(part.name, String(part.value));
   }
   const res = await fetch(`${p.url}/v1/files`, { method: 'POST', headers: { 'x-api-key': p.apiKey }, body: form });

@@ -120,7 +120,11 @@ describe('bad MCP servers', () => {
 
   it('a token the server refuses, with no refresh configured: mcp_authentication_failed_error', async () => {
     const sid = await session(mcp.url, { type: 'mcp_oauth', access_token: 'expired-at-the-server-77', mcp_server_url: mcp.url });
-    await expectServerError(sid, 'mcp_authentication_failed_error', /refused the access token of credential vcrd_\w+ \(vault vlt_\w+\), which has no refresh configured/);
+    await expectServerError(
+      sid,
+      'mcp_authentication_failed_error',
+      /refused the access token of credential vcrd_\w+ \(vault vlt_\w+\), which has no refresh configured/,
+    );
   });
 
   it('a refresh whose token endpoint cannot be reached: mcp_authentication_failed_error', async () => {
@@ -160,7 +164,10 @@ describe('bad tool calls', () => {
     model.setFallback(callsOnce('mcp__srv__slow', { ms: 5000 }));
     await say(client, sid, 'go');
     const log = await waitForIdle(client, sid, 1, 15_000);
-    expect(ofType(log, 'agent.mcp_tool_result')[0]).toMatchObject({ is_error: true, content: [text('MCP server srv (' + new URL(mcp.url).host + ') did not answer the call within 1 s.')] });
+    expect(ofType(log, 'agent.mcp_tool_result')[0]).toMatchObject({
+      is_error: true,
+      content: [text('MCP server srv (' + new URL(mcp.url).host + ') did not answer the call within 1 s.')],
+    });
     expect(ofType(log, 'session.error')).toEqual([]);
     expect(ofType(log, 'agent.message').at(-1)!.content).toEqual([text('done')]);
   });
@@ -182,7 +189,9 @@ describe('bad tool calls', () => {
     await say(client, sid, 'go');
     const log = await waitForIdle(client, sid);
     const shown = ofType(log, 'agent.mcp_tool_result')[0].content[0].text as string;
-    expect(shown).toBe(`${'B'.repeat(10_000)}\n\n[The result is 400001 characters long; above are its first 10000. The rest was dropped: no sandbox was available to keep it in a file.]`);
+    expect(shown).toBe(
+      `${'B'.repeat(10_000)}\n\n[The result is 400001 characters long; above are its first 10000. The rest was dropped: no sandbox was available to keep it in a file.]`,
+    );
   });
 
   it('a result at the limit is passed whole', async () => {

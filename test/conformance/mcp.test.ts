@@ -92,7 +92,14 @@ const lastIdle = (log: Ev[]) => idles(log).at(-1)!;
 
 describe('MCP tool calls', () => {
   it('offers the enabled tools of the server under mcp__<server>__<tool>, calls one with the bearer token, and logs agent.mcp_tool_use / agent.mcp_tool_result', async () => {
-    const { sid } = await mcpSession({ toolset: { configs: [{ name: 'big', enabled: false }, { name: 'slow', enabled: false }] } });
+    const { sid } = await mcpSession({
+      toolset: {
+        configs: [
+          { name: 'big', enabled: false },
+          { name: 'slow', enabled: false },
+        ],
+      },
+    });
     model.setFallback(callsOnce('mcp__docs__echo', { text: 'hello' }));
     const before = model.requests.length;
     const calls = mcp.calls.length;
@@ -108,7 +115,13 @@ describe('MCP tool calls', () => {
     });
 
     const [use] = ofType(log, 'agent.mcp_tool_use');
-    expect(use).toMatchObject({ mcp_server_name: 'docs', name: 'echo', input: { text: 'hello' }, evaluated_permission: 'allow', evaluation: { type: 'always_allow' } });
+    expect(use).toMatchObject({
+      mcp_server_name: 'docs',
+      name: 'echo',
+      input: { text: 'hello' },
+      evaluated_permission: 'allow',
+      evaluation: { type: 'always_allow' },
+    });
     const [result] = ofType(log, 'agent.mcp_tool_result');
     expect(result).toMatchObject({ mcp_tool_use_id: use.id, is_error: false, content: [text('echo: hello')] });
     expect(mcp.calls.slice(calls)).toEqual([{ tool: 'echo', args: { text: 'hello' }, token: TOKEN }]);
@@ -132,7 +145,12 @@ describe('MCP tool calls', () => {
   });
 
   it('names that would collide get a hashed suffix, and a call by that name reaches the MCP tool', async () => {
-    const custom = { type: 'custom', name: 'mcp__docs__echo', description: 'A custom tool that happens to look like an MCP one', input_schema: { type: 'object', properties: {} } };
+    const custom = {
+      type: 'custom',
+      name: 'mcp__docs__echo',
+      description: 'A custom tool that happens to look like an MCP one',
+      input_schema: { type: 'object', properties: {} },
+    };
     const { sid } = await mcpSession({ tools: [custom], toolset: { configs: [{ name: 'add', enabled: false }] } });
     let offeredName = '';
     model.setFallback((req) => {
@@ -183,7 +201,9 @@ describe('MCP tool calls', () => {
     await say(client, sid, 'again');
     log = await waitForIdle(client, sid, 3);
     const second = ofType(log, 'agent.mcp_tool_use')[1];
-    await client.beta.sessions.events.send(sid, { events: [{ type: 'user.tool_confirmation', tool_use_id: second.id, result: 'deny', deny_message: 'not that server' }] });
+    await client.beta.sessions.events.send(sid, {
+      events: [{ type: 'user.tool_confirmation', tool_use_id: second.id, result: 'deny', deny_message: 'not that server' }],
+    });
     log = await waitForIdle(client, sid, 4);
     expect(ofType(log, 'agent.mcp_tool_result')[1]).toMatchObject({ mcp_tool_use_id: second.id, is_error: true, content: [text('not that server')] });
     expect(mcp.calls.length).toBe(calls + 1);
@@ -211,7 +231,7 @@ describe('MCP tool calls', () => {
     expect(lastIdle(log).stop_reason).toEqual({ type: 'end_turn' });
   });
 
-  it('a server without a credential in the session\'s vaults: mcp_authentication_failed_error naming the server', async () => {
+  it("a server without a credential in the session's vaults: mcp_authentication_failed_error naming the server", async () => {
     const { sid } = await mcpSession({ auth: { type: 'static_bearer', token: TOKEN, mcp_server_url: `${mcp.base}/other-mcp` } });
     await say(client, sid, 'go');
     const log = await waitForIdle(client, sid);
@@ -349,7 +369,15 @@ describe('MCP tool calls', () => {
 describe('a crash during an MCP call', () => {
   it('is not re-run after the restart: the call gets an is_error result saying it was interrupted', async () => {
     // Short leases: under PADDOCK_TEST_NODES the restarted nodes wait for the killed ones' leases to run out.
-    const env = { ANTHROPIC_BASE_URL: model.url, ...FAST_RUNTIME, PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1', PADDOCK_SANDBOX: 'none', PADDOCK_LEASE_TTL_MS: '2000', PADDOCK_LEASE_RENEW_MS: '500', PADDOCK_LEASE_SCAN_MS: '500' };
+    const env = {
+      ANTHROPIC_BASE_URL: model.url,
+      ...FAST_RUNTIME,
+      PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
+      PADDOCK_SANDBOX: 'none',
+      PADDOCK_LEASE_TTL_MS: '2000',
+      PADDOCK_LEASE_RENEW_MS: '500',
+      PADDOCK_LEASE_SCAN_MS: '500',
+    };
     const first = await startPaddock({ env });
     let second: PaddockProcess | undefined;
     try {
@@ -405,7 +433,9 @@ describe('mcp_oauth', () => {
     } as any);
     const vault = await client.beta.vaults.create({ display_name: 'oauth vault' });
     const cred = await client.beta.vaults.credentials.create(vault.id, { auth } as any);
-    const sids = await Promise.all([0, 1].map(async () => (await client.beta.sessions.create({ agent: agent.id, environment_id: envId, vault_ids: [vault.id] })).id));
+    const sids = await Promise.all(
+      [0, 1].map(async () => (await client.beta.sessions.create({ agent: agent.id, environment_id: envId, vault_ids: [vault.id] })).id),
+    );
     model.setFallback(callsOnce('mcp__docs__echo', { text: 'fresh' }));
     const requests = mcp.tokenRequests.length;
     const calls = mcp.calls.length;
@@ -433,7 +463,12 @@ describe('mcp_oauth', () => {
         type: 'mcp_oauth',
         mcp_server_url: mcp.url,
         access_token: stale,
-        refresh: { client_id: 'paddock-client', refresh_token: 'oauth-refresh-unknown-3f', token_endpoint: mcp.tokenUrl, token_endpoint_auth: { type: 'none' } },
+        refresh: {
+          client_id: 'paddock-client',
+          refresh_token: 'oauth-refresh-unknown-3f',
+          token_endpoint: mcp.tokenUrl,
+          token_endpoint_auth: { type: 'none' },
+        },
       },
     });
     const requests = mcp.tokenRequests.length;

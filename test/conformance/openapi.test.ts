@@ -142,7 +142,9 @@ describe('the OpenAPI document', () => {
       await documented('GET', '/v1/sessions/{session_id}/events', `/v1/sessions/${session.id}/events`);
       const resources = await documented('GET', '/v1/sessions/{session_id}/resources', `/v1/sessions/${session.id}/resources`);
       const repo = resources.data.find((r: { type: string }) => r.type === 'github_repository');
-      await documented('POST', '/v1/sessions/{session_id}/resources/{resource_id}', `/v1/sessions/${session.id}/resources/${repo.id}`, { authorization_token: 'ghp_rotated' });
+      await documented('POST', '/v1/sessions/{session_id}/resources/{resource_id}', `/v1/sessions/${session.id}/resources/${repo.id}`, {
+        authorization_token: 'ghp_rotated',
+      });
       await documented('DELETE', '/v1/sessions/{session_id}/resources/{resource_id}', `/v1/sessions/${session.id}/resources/${repo.id}`);
       await documented('POST', '/v1/sessions/{session_id}/archive', `/v1/sessions/${session.id}/archive`);
 
@@ -156,7 +158,12 @@ describe('the OpenAPI document', () => {
           access_token: 'at',
           mcp_server_url: 'https://b.example/mcp',
           expires_at: future,
-          refresh: { client_id: 'c', refresh_token: 'rt', token_endpoint: 'https://b.example/token', token_endpoint_auth: { type: 'client_secret_post', client_secret: 's' } },
+          refresh: {
+            client_id: 'c',
+            refresh_token: 'rt',
+            token_endpoint: 'https://b.example/token',
+            token_endpoint_auth: { type: 'client_secret_post', client_secret: 's' },
+          },
         },
         { type: 'environment_variable', secret_name: 'API_TOKEN', secret_value: 'v', networking: { type: 'limited', allowed_hosts: ['api.example.com'] } },
       ]) {

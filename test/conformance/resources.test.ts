@@ -33,12 +33,24 @@ describe('session resources at create', () => {
     const f = await upload();
     const s = await newSession([
       { type: 'file', file_id: f.id },
-      { type: 'github_repository', url: 'https://github.com/acme/widgets.git', authorization_token: 'ghp_create_token', checkout: { type: 'branch', name: 'main' } },
+      {
+        type: 'github_repository',
+        url: 'https://github.com/acme/widgets.git',
+        authorization_token: 'ghp_create_token',
+        checkout: { type: 'branch', name: 'main' },
+      },
       { type: 'memory_store', memory_store_id: 'memstore_01abc', access: 'read_only', instructions: 'team notes' },
     ]);
     expect(s.resources).toHaveLength(3);
     const [file, repo, mem] = s.resources as any[];
-    expect(file).toEqual({ type: 'file', id: expect.stringMatching(/^sesrsc_01/), file_id: f.id, mount_path: `/mnt/session/uploads/${f.id}`, created_at: expect.any(String), updated_at: expect.any(String) });
+    expect(file).toEqual({
+      type: 'file',
+      id: expect.stringMatching(/^sesrsc_01/),
+      file_id: f.id,
+      mount_path: `/mnt/session/uploads/${f.id}`,
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
     expect(repo).toEqual({
       type: 'github_repository',
       id: expect.stringMatching(/^sesrsc_01/),
@@ -82,7 +94,14 @@ describe('session resources at create', () => {
       expect(out.json.error.message).toMatch(msg);
     }
     const dupMount = await raw(p, 'POST', '/v1/sessions', {
-      body: { agent: agentId, environment_id: envId, resources: [{ type: 'file', file_id: f.id, mount_path: '/workspace/a' }, { type: 'file', file_id: f.id, mount_path: '/workspace/a' }] },
+      body: {
+        agent: agentId,
+        environment_id: envId,
+        resources: [
+          { type: 'file', file_id: f.id, mount_path: '/workspace/a' },
+          { type: 'file', file_id: f.id, mount_path: '/workspace/a' },
+        ],
+      },
     });
     expect(dupMount.status).toBe(400);
     expect(dupMount.json.error.message).toMatch(/resources\.1\.mount_path/);
@@ -113,17 +132,25 @@ describe('session resources on a live session', () => {
     const s = await newSession();
     const f = await upload();
     await res().add(s.id, { type: 'file', file_id: f.id, mount_path: '/workspace/in.csv' });
-    const missing = await res().add(s.id, { type: 'file', file_id: 'file_01nothing' }).catch((e) => e);
+    const missing = await res()
+      .add(s.id, { type: 'file', file_id: 'file_01nothing' })
+      .catch((e) => e);
     expect(missing).toBeInstanceOf(Anthropic.NotFoundError);
-    const taken = await res().add(s.id, { type: 'file', file_id: f.id, mount_path: '/workspace/in.csv' }).catch((e) => e);
+    const taken = await res()
+      .add(s.id, { type: 'file', file_id: f.id, mount_path: '/workspace/in.csv' })
+      .catch((e) => e);
     expect(taken).toBeInstanceOf(Anthropic.BadRequestError);
-    const traversal = await res().add(s.id, { type: 'file', file_id: f.id, mount_path: '/workspace/../../proc/self' }).catch((e) => e);
+    const traversal = await res()
+      .add(s.id, { type: 'file', file_id: f.id, mount_path: '/workspace/../../proc/self' })
+      .catch((e) => e);
     expect(traversal).toBeInstanceOf(Anthropic.BadRequestError);
     expect(traversal.error.error.message).toMatch(/\.\./);
     const mem = await raw(p, 'POST', `/v1/sessions/${s.id}/resources`, { body: { type: 'memory_store', memory_store_id: 'memstore_01x' } });
     expect(mem.status).toBe(400);
     expect(mem.json.error.message).toMatch(/created/);
-    const noSession = await res().add('sesn_01missing', { type: 'file', file_id: f.id }).catch((e) => e);
+    const noSession = await res()
+      .add('sesn_01missing', { type: 'file', file_id: f.id })
+      .catch((e) => e);
     expect(noSession).toBeInstanceOf(Anthropic.NotFoundError);
   });
 

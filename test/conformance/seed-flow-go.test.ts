@@ -34,9 +34,11 @@ it.skipIf(!hasGo)(
     const bin = path.join(mkdtempSync(path.join(tmpdir(), 'go-seed-')), 'go-seed');
     await run('go', ['build', '-o', bin, '.'], { cwd: GO_DIR });
     const { ANTHROPIC_AUTH_TOKEN: _ignored, ...env } = process.env;
-    const { stdout } = await run(bin, [], { env: { ...env, ANTHROPIC_BASE_URL: p.url, ANTHROPIC_API_KEY: p.apiKey } }).catch((err: { stdout?: string; stderr?: string }) => {
-      throw new Error(`go seed flow failed:\n${err.stderr ?? ''}${err.stdout ?? ''}`);
-    });
+    const { stdout } = await run(bin, [], { env: { ...env, ANTHROPIC_BASE_URL: p.url, ANTHROPIC_API_KEY: p.apiKey } }).catch(
+      (err: { stdout?: string; stderr?: string }) => {
+        throw new Error(`go seed flow failed:\n${err.stderr ?? ''}${err.stdout ?? ''}`);
+      },
+    );
     expect(stdout).toContain('go seed flow: ok');
   },
   300_000,

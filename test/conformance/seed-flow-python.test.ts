@@ -11,7 +11,8 @@ import { expectModelSawFlow, runFlowProgram, startFlowServer, type FlowServer } 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PYTHON = path.join(ROOT, '.venv-sdk/bin/python');
 const ready = existsSync(PYTHON);
-const why = '.venv-sdk is missing (make it as .ci/run does: python3 -m venv .venv-sdk && .venv-sdk/bin/pip install -r test/conformance/python-seed/requirements.txt)';
+const why =
+  '.venv-sdk is missing (make it as .ci/run does: python3 -m venv .venv-sdk && .venv-sdk/bin/pip install -r test/conformance/python-seed/requirements.txt)';
 if (!ready) console.warn(`seed-flow-python: skipped because ${why}`);
 
 let s: FlowServer | undefined;

@@ -69,9 +69,7 @@ describe('sessions: create', () => {
     expect(replaced.agent.model.id).toBe('claude-haiku-4-5');
 
     // Overrides obey the agent's own rules: a server must be referenced by a toolset.
-    const err = await client.beta.sessions
-      .create({ agent: { type: 'agent_with_overrides', id: a.id, tools: [] }, environment_id: envId })
-      .catch((e) => e);
+    const err = await client.beta.sessions.create({ agent: { type: 'agent_with_overrides', id: a.id, tools: [] }, environment_id: envId }).catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
   });
 
@@ -119,9 +117,7 @@ describe('sessions: create', () => {
       expect(e.id).toMatch(/^sevt_01/);
       expect(e.processed_at).toBeTruthy();
     }
-    const bad = await client.beta.sessions
-      .create({ agent: a.id, environment_id: envId, initial_events: [{ type: 'user.interrupt' } as any] })
-      .catch((e) => e);
+    const bad = await client.beta.sessions.create({ agent: a.id, environment_id: envId, initial_events: [{ type: 'user.interrupt' } as any] }).catch((e) => e);
     expect(bad).toBeInstanceOf(Anthropic.BadRequestError);
   });
 });
@@ -148,9 +144,7 @@ describe('sessions: retrieve, update, archive, delete', () => {
     const archived = await client.beta.sessions.archive(s.id);
     expect(archived.id).toBe(s.id);
     expect(archived.archived_at).not.toBeNull();
-    const err = await client.beta.sessions.events
-      .send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'hi' }] }] })
-      .catch((e) => e);
+    const err = await client.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'hi' }] }] }).catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.ConflictError);
     expect(err.headers.get('x-should-retry')).toBe('false');
   });
@@ -212,9 +206,7 @@ describe('sessions: list', () => {
     const asc = await collect(client.beta.sessions.list({ agent_id: agent.id, order: 'asc', limit: 2 }));
     expect(asc.map((s) => s.id)).toEqual(ids);
     const page = await client.beta.sessions.list({ agent_id: agent.id, limit: 2 });
-    await expect(client.beta.sessions.list({ agent_id: agent.id, order: 'asc', page: page.next_page! })).rejects.toBeInstanceOf(
-      Anthropic.BadRequestError,
-    );
+    await expect(client.beta.sessions.list({ agent_id: agent.id, order: 'asc', page: page.next_page! })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
   });
 
   it('filters by agent_version, statuses, created_at, include_archived', async () => {

@@ -90,11 +90,7 @@ describe('responses', () => {
   });
 
   it('malformed JSON is a 400, not a 500', async () => {
-    expectEnvelope(
-      await raw(p, 'POST', '/v1/agents', { rawBody: '{"name":', headers: { 'content-type': 'application/json' } }),
-      400,
-      'invalid_request_error',
-    );
+    expectEnvelope(await raw(p, 'POST', '/v1/agents', { rawBody: '{"name":', headers: { 'content-type': 'application/json' } }), 400, 'invalid_request_error');
   });
 
   it('answers CORS preflights for browser use of the SDK from a listed origin', async () => {

@@ -137,7 +137,13 @@ describe('credentials: shapes', () => {
     const both = await creds().create(v.id, { auth: { type: 'environment_variable', secret_name: 'TWILIO_KEY', secret_value: 's1', networking: net } });
     expect(both.auth).toEqual({ type: 'environment_variable', secret_name: 'TWILIO_KEY', injection_location: { body: true, header: true }, networking: net });
     const headerOnly = await creds().create(v.id, {
-      auth: { type: 'environment_variable', secret_name: 'HEADER_ONLY', secret_value: 's2', networking: { type: 'unrestricted' }, injection_location: { header: true } },
+      auth: {
+        type: 'environment_variable',
+        secret_name: 'HEADER_ONLY',
+        secret_value: 's2',
+        networking: { type: 'unrestricted' },
+        injection_location: { header: true },
+      },
     });
     expect(headerOnly.auth).toMatchObject({ injection_location: { body: false, header: true } });
     const merged = await creds().update(headerOnly.id, { vault_id: v.id, auth: { type: 'environment_variable', injection_location: { body: true } } });
@@ -148,7 +154,13 @@ describe('credentials: shapes', () => {
     expect(off).toBeInstanceOf(Anthropic.BadRequestError);
     const createOff = await creds()
       .create(v.id, {
-        auth: { type: 'environment_variable', secret_name: 'NONE', secret_value: 's', networking: { type: 'unrestricted' }, injection_location: { body: false } },
+        auth: {
+          type: 'environment_variable',
+          secret_name: 'NONE',
+          secret_value: 's',
+          networking: { type: 'unrestricted' },
+          injection_location: { body: false },
+        },
       })
       .catch((e) => e);
     expect(createOff).toBeInstanceOf(Anthropic.BadRequestError);
@@ -165,12 +177,39 @@ describe('credentials: shapes', () => {
       [{ type: 'static_bearer', token: 't', mcp_server_url: 'not a url' }, /auth\.mcp_server_url/],
       [{ type: 'static_bearer', token: 't', mcp_server_url: 'https://x.example/mcp', access_token: 'a' }, /auth\.access_token/],
       [{ type: 'mcp_oauth', access_token: 'a', mcp_server_url: 'https://x.example/mcp', expires_at: '2001-01-01T00:00:00Z' }, /expires_at/],
-      [{ type: 'mcp_oauth', access_token: 'a', mcp_server_url: 'https://x.example/mcp', refresh: { client_id: 'c', refresh_token: 'r', token_endpoint: 'https://t.example', token_endpoint_auth: { type: 'client_secret_basic' } } }, /client_secret/],
-      [{ type: 'mcp_oauth', access_token: 'a', mcp_server_url: 'https://x.example/mcp', refresh: { client_id: 'c', refresh_token: 'r', token_endpoint: 'https://t.example', token_endpoint_auth: { type: 'magic' } } }, /token_endpoint_auth\.type/],
+      [
+        {
+          type: 'mcp_oauth',
+          access_token: 'a',
+          mcp_server_url: 'https://x.example/mcp',
+          refresh: { client_id: 'c', refresh_token: 'r', token_endpoint: 'https://t.example', token_endpoint_auth: { type: 'client_secret_basic' } },
+        },
+        /client_secret/,
+      ],
+      [
+        {
+          type: 'mcp_oauth',
+          access_token: 'a',
+          mcp_server_url: 'https://x.example/mcp',
+          refresh: { client_id: 'c', refresh_token: 'r', token_endpoint: 'https://t.example', token_endpoint_auth: { type: 'magic' } },
+        },
+        /token_endpoint_auth\.type/,
+      ],
       [{ type: 'environment_variable', secret_name: '1BAD', secret_value: 'v', networking: { type: 'unrestricted' } }, /secret_name/],
       [{ type: 'environment_variable', secret_name: 'OK', secret_value: 'v' }, /networking/],
-      [{ type: 'environment_variable', secret_name: 'OK', secret_value: 'v', networking: { type: 'limited', allowed_hosts: ['https://x.com/path'] } }, /allowed_hosts\.0/],
-      [{ type: 'environment_variable', secret_name: 'OK', secret_value: 'v', networking: { type: 'limited', allowed_hosts: Array.from({ length: 17 }, (_, i) => `h${i}.com`) } }, /allowed_hosts/],
+      [
+        { type: 'environment_variable', secret_name: 'OK', secret_value: 'v', networking: { type: 'limited', allowed_hosts: ['https://x.com/path'] } },
+        /allowed_hosts\.0/,
+      ],
+      [
+        {
+          type: 'environment_variable',
+          secret_name: 'OK',
+          secret_value: 'v',
+          networking: { type: 'limited', allowed_hosts: Array.from({ length: 17 }, (_, i) => `h${i}.com`) },
+        },
+        /allowed_hosts/,
+      ],
       [{ type: 'password', value: 'x' }, /auth\.type/],
       ['just a string', /auth/],
     ];
@@ -216,7 +255,9 @@ describe('credentials: keys, limits, lifecycle', () => {
   it('at most 20 active credentials per vault', async () => {
     const v = await newVault();
     for (let i = 0; i < 20; i++) await creds().create(v.id, bearer(`https://m${i}.example/mcp`));
-    const over = await creds().create(v.id, bearer('https://m20.example/mcp')).catch((e) => e);
+    const over = await creds()
+      .create(v.id, bearer('https://m20.example/mcp'))
+      .catch((e) => e);
     expect(over).toBeInstanceOf(Anthropic.BadRequestError);
     expect(over.error.error.message).toMatch(/20/);
     const page = await creds().list(v.id, { limit: 7 });
@@ -292,7 +333,11 @@ describe('credentials: mcp_oauth_validate and rotation', () => {
     it(`mcp_oauth: a refused token is refreshed at the token endpoint (${via}) and the new tokens are kept`, async () => {
       const v = await newVault();
       const refreshToken = `rt-${via}-${Math.random()}`;
-      mcp.refreshTokens.set(refreshToken, { clientId: 'cid', clientSecret: via === 'none' ? undefined : 'csecret', via: via === 'none' ? undefined : via === 'client_secret_basic' ? 'basic' : 'post' });
+      mcp.refreshTokens.set(refreshToken, {
+        clientId: 'cid',
+        clientSecret: via === 'none' ? undefined : 'csecret',
+        via: via === 'none' ? undefined : via === 'client_secret_basic' ? 'basic' : 'post',
+      });
       const c = await creds().create(v.id, {
         auth: {
           type: 'mcp_oauth',
@@ -338,7 +383,9 @@ describe('credentials: mcp_oauth_validate and rotation', () => {
     expect(JSON.stringify(failed)).not.toContain('unknown-refresh');
     const down = await creds().create(v.id, { auth: { type: 'static_bearer', mcp_server_url: 'http://127.0.0.1:9/mcp', token: 't' } });
     expect(await creds().mcpOAuthValidate(down.id, { vault_id: v.id })).toMatchObject({ status: 'unknown', mcp_probe: { http_response: null } });
-    const env = await creds().create(v.id, { auth: { type: 'environment_variable', secret_name: 'E', secret_value: 'v', networking: { type: 'unrestricted' } } });
+    const env = await creds().create(v.id, {
+      auth: { type: 'environment_variable', secret_name: 'E', secret_value: 'v', networking: { type: 'unrestricted' } },
+    });
     await expect(creds().mcpOAuthValidate(env.id, { vault_id: v.id })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
   });
 

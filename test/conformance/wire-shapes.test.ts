@@ -37,14 +37,15 @@ const EXCEPTIONS: Exception[] = [
     type,
     path: /^\$\.pre_compaction_tokens$/,
     kind: 'extra' as const,
-    reason: 'the concept docs promise agent.thread_context_compacted "includes pre_compaction_tokens"; advanced-features.md decides to emit it as an extra field',
+    reason:
+      'the concept docs promise agent.thread_context_compacted "includes pre_compaction_tokens"; advanced-features.md decides to emit it as an extra field',
   })),
   {
     type: 'BetaErrorResponse',
     path: /^\$\.error\.details$/,
     kind: 'extra',
     reason:
-      "the SDK picks its error subclass from error.details.error_code (core/error.js) and declares each details shape (e.g. BetaEnvironmentArchivedErrorDetails, checked separately), but the error objects in BetaErrorObject do not list details; wire contract §0.6",
+      'the SDK picks its error subclass from error.details.error_code (core/error.js) and declares each details shape (e.g. BetaEnvironmentArchivedErrorDetails, checked separately), but the error objects in BetaErrorObject do not list details; wire contract §0.6',
   },
   {
     type: 'BetaErrorResponse',
@@ -86,7 +87,13 @@ beforeAll(async () => {
   mcpServer = await startTestMcpServer({ tokens: ['shapes-mcp-token'] });
   p = await startPaddock({
     // Loopback is allowed for the live MCP server the session's turns call.
-    env: { ANTHROPIC_BASE_URL: model.url, ...FAST_RUNTIME, PADDOCK_SANDBOX: 'none', PADDOCK_COMPACTION_THRESHOLD_TOKENS: '1000', PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1' },
+    env: {
+      ANTHROPIC_BASE_URL: model.url,
+      ...FAST_RUNTIME,
+      PADDOCK_SANDBOX: 'none',
+      PADDOCK_COMPACTION_THRESHOLD_TOKENS: '1000',
+      PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
+    },
   });
   shapes = await loading;
 });
@@ -103,7 +110,10 @@ const MCP_URL = 'http://127.0.0.1:7/mcp';
 
 describe('the checker', () => {
   it('finds a missing, an extra, a wrong literal, a wrong type and an unknown union member in a live object', async () => {
-    const env = await json('POST', '/v1/environments', { name: 'shapes-checker', config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: [] } } });
+    const env = await json('POST', '/v1/environments', {
+      name: 'shapes-checker',
+      config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: [] } },
+    });
     expect(shapes.check('BetaEnvironment', env)).toEqual([]);
     const { name: _, ...broken } = env;
     broken.surprise = 1;
@@ -141,7 +151,12 @@ describe('agents', () => {
           ],
         },
         { type: 'mcp_toolset', mcp_server_name: 'docs', configs: [{ name: 'search', permission_policy: { type: 'always_ask' } }] },
-        { type: 'custom', name: 'lookup', description: 'Looks a thing up', input_schema: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } },
+        {
+          type: 'custom',
+          name: 'lookup',
+          description: 'Looks a thing up',
+          input_schema: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] },
+        },
       ],
       mcp_servers: [{ type: 'url', name: 'docs', url: MCP_URL }],
       skills: [{ type: 'anthropic', skill_id: 'xlsx' }],
@@ -163,7 +178,12 @@ describe('agents', () => {
     const mesh = await json('POST', '/v1/agents', {
       name: 'shapes-mesh',
       model: 'claude-sonnet-4-6',
-      multiagent: { type: 'multiagent_20261001', advisor: { type: 'enabled', model: 'claude-opus-4-7' }, subagents: { type: 'enabled', predefined_agents: [{ type: 'agent', id: created.id, version: 1 }] }, workflows: null },
+      multiagent: {
+        type: 'multiagent_20261001',
+        advisor: { type: 'enabled', model: 'claude-opus-4-7' },
+        subagents: { type: 'enabled', predefined_agents: [{ type: 'agent', id: created.id, version: 1 }] },
+        workflows: null,
+      },
     });
     for (const a of [coordinator, mesh]) {
       expectShape('BetaManagedAgentsAgent', a);
@@ -221,10 +241,21 @@ describe('files, vaults, credentials', () => {
         mcp_server_url: 'http://127.0.0.1:9/oauth-mcp',
         access_token: 'at-secret',
         expires_at: new Date(Date.now() + 3_600_000).toISOString(),
-        refresh: { client_id: 'cid', refresh_token: 'rt-secret', token_endpoint: 'http://127.0.0.1:9/token', token_endpoint_auth: { type: 'client_secret_post', client_secret: 'cs' }, scope: 'read' },
+        refresh: {
+          client_id: 'cid',
+          refresh_token: 'rt-secret',
+          token_endpoint: 'http://127.0.0.1:9/token',
+          token_endpoint_auth: { type: 'client_secret_post', client_secret: 'cs' },
+          scope: 'read',
+        },
       },
       { type: 'static_bearer', mcp_server_url: MCP_URL, token: 'bearer-secret' },
-      { type: 'environment_variable', secret_name: 'API_TOKEN', secret_value: 'env-secret', networking: { type: 'limited', allowed_hosts: ['api.example.com'] } },
+      {
+        type: 'environment_variable',
+        secret_name: 'API_TOKEN',
+        secret_value: 'env-secret',
+        networking: { type: 'limited', allowed_hosts: ['api.example.com'] },
+      },
     ];
     const creds = [];
     for (const auth of auths) {
@@ -238,7 +269,10 @@ describe('files, vaults, credentials', () => {
     expectShape('BetaManagedAgentsCredentialValidation', await json('POST', `${base}/${creds[1].id}/mcp_oauth_validate`));
     expectShape('BetaManagedAgentsCredential', await json('POST', `${base}/${creds[2].id}/archive`));
     expectShape('BetaManagedAgentsDeletedCredential', await json('DELETE', `${base}/${creds[2].id}`));
-    expectShape('BetaManagedAgentsCredential', await json('POST', `${base}/${creds[1].id}`, { auth: { type: 'static_bearer', token: 'rotated' }, display_name: null }));
+    expectShape(
+      'BetaManagedAgentsCredential',
+      await json('POST', `${base}/${creds[1].id}`, { auth: { type: 'static_bearer', token: 'rotated' }, display_name: null }),
+    );
     expectShape('BetaManagedAgentsVault', await json('POST', `/v1/vaults/${vault.id}`, { display_name: 'renamed', metadata: { a: null } }));
     expectShape('BetaManagedAgentsVault', await json('GET', `/v1/vaults/${vault.id}`));
     expectShape('PageCursorResponse', await json('GET', '/v1/vaults'), { Item: 'BetaManagedAgentsVault' });
@@ -291,7 +325,13 @@ describe('a session, its resources and every event it emits', () => {
       name: 'shapes-runner',
       model: 'claude-sonnet-4-6',
       tools: [
-        { type: 'agent_toolset_20260401', configs: [{ name: 'bash', permission_policy: { type: 'always_ask' } }, { name: 'read', permission_policy: { type: 'auto' } }] },
+        {
+          type: 'agent_toolset_20260401',
+          configs: [
+            { name: 'bash', permission_policy: { type: 'always_ask' } },
+            { name: 'read', permission_policy: { type: 'auto' } },
+          ],
+        },
         { type: 'custom', name: 'lookup', description: 'Looks a thing up', input_schema: { type: 'object', properties: { q: { type: 'string' } } } },
       ],
     });
@@ -308,7 +348,12 @@ describe('a session, its resources and every event it emits', () => {
       vault_ids: [vault.id],
       resources: [
         { type: 'file', file_id: file.id },
-        { type: 'github_repository', url: 'https://github.com/acme/widgets.git', authorization_token: 'ghp_secret', checkout: { type: 'commit', sha: 'abc1234def5678' } },
+        {
+          type: 'github_repository',
+          url: 'https://github.com/acme/widgets.git',
+          authorization_token: 'ghp_secret',
+          checkout: { type: 'commit', sha: 'abc1234def5678' },
+        },
         { type: 'memory_store', memory_store_id: 'memstore_01shapes', access: 'read_only', instructions: 'notes' },
       ],
     });
@@ -339,7 +384,13 @@ describe('a session, its resources and every event it emits', () => {
     expect(stream.status).toBe(200);
 
     // Thinking, text and a bash call that asks for confirmation → idle requires_action.
-    model.enqueue({ content: [{ type: 'thinking', thinking: 'Let me look.' }, { type: 'text', text: 'Looking around now.' }, { type: 'tool_use', name: 'bash', input: { command: 'ls' } }] });
+    model.enqueue({
+      content: [
+        { type: 'thinking', thinking: 'Let me look.' },
+        { type: 'text', text: 'Looking around now.' },
+        { type: 'tool_use', name: 'bash', input: { command: 'ls' } },
+      ],
+    });
     await send({ type: 'user.message', content: [text('start')] });
     let log = await waitIdles(1);
     const ask = log.find((e) => e.type === 'agent.tool_use')!;
@@ -354,7 +405,12 @@ describe('a session, its resources and every event it emits', () => {
     // The custom result → an auto-allowed read (runs, unavailable here) and an unknown tool
     // (denied) → a text answer whose prompt size makes the next request compact first.
     model.enqueue(
-      { content: [{ type: 'tool_use', name: 'read', input: { file_path: '/etc/hostname' } }, { type: 'tool_use', name: 'nope', input: {} }] },
+      {
+        content: [
+          { type: 'tool_use', name: 'read', input: { file_path: '/etc/hostname' } },
+          { type: 'tool_use', name: 'nope', input: {} },
+        ],
+      },
       { content: [{ type: 'text', text: 'Done.' }], usage: { input_tokens: 5000 } },
     );
     await send({ type: 'user.custom_tool_result', custom_tool_use_id: custom.id, content: [text('found')], is_error: false });
@@ -374,8 +430,14 @@ describe('a session, its resources and every event it emits', () => {
 
     // session.updated.
     expectShape('BetaManagedAgentsSession', await json('POST', `/v1/sessions/${sid}`, { title: 'renamed', metadata: { run: '2' } }));
-    const tools = [{ type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } }, { type: 'mcp_toolset', mcp_server_name: 'docs' }];
-    expectShape('BetaManagedAgentsSession', await json('POST', `/v1/sessions/${sid}`, { agent: { tools, mcp_servers: [{ type: 'url', name: 'docs', url: mcpServer.url }] } }));
+    const tools = [
+      { type: 'agent_toolset_20260401', default_config: { permission_policy: { type: 'always_ask' } } },
+      { type: 'mcp_toolset', mcp_server_name: 'docs' },
+    ];
+    expectShape(
+      'BetaManagedAgentsSession',
+      await json('POST', `/v1/sessions/${sid}`, { agent: { tools, mcp_servers: [{ type: 'url', name: 'docs', url: mcpServer.url }] } }),
+    );
     await waitFor(p.client, sid, (l) => l.filter((e) => e.type === 'session.updated').length === 2);
 
     // An MCP tool call (MCP toolsets ask by default) → agent.mcp_tool_use, confirmed → agent.mcp_tool_result.
@@ -404,7 +466,10 @@ describe('a session, its resources and every event it emits', () => {
     log = await waitIdles(before + 2);
 
     // An MCP server that cannot be reached → session.error (mcp_connection_failed_error), idle end_turn.
-    expectShape('BetaManagedAgentsSession', await json('POST', `/v1/sessions/${sid}`, { agent: { tools, mcp_servers: [{ type: 'url', name: 'docs', url: MCP_URL }] } }));
+    expectShape(
+      'BetaManagedAgentsSession',
+      await json('POST', `/v1/sessions/${sid}`, { agent: { tools, mcp_servers: [{ type: 'url', name: 'docs', url: MCP_URL }] } }),
+    );
     await send({ type: 'user.message', content: [text('the server is gone')] });
     log = await waitIdles(before + 3);
     expect(log.filter((e) => e.type === 'session.error').at(-1)!.error).toMatchObject({ type: 'mcp_connection_failed_error', mcp_server_name: 'docs' });

@@ -23,7 +23,13 @@ beforeAll(async () => {
   url.port = String(relay.port);
   model = await startScriptedModel();
   p = await startPaddock({
-    env: { DATABASE_URL: url.href, ANTHROPIC_BASE_URL: model.url, PADDOCK_SANDBOX: 'none', PADDOCK_STEP_RETRY_BASE_MS: '100', PADDOCK_STEP_RETRY_MAX_MS: '1000' },
+    env: {
+      DATABASE_URL: url.href,
+      ANTHROPIC_BASE_URL: model.url,
+      PADDOCK_SANDBOX: 'none',
+      PADDOCK_STEP_RETRY_BASE_MS: '100',
+      PADDOCK_STEP_RETRY_MAX_MS: '1000',
+    },
   });
 });
 
@@ -48,9 +54,11 @@ it('a database that stops answering gets requests a 503, not a hang; the node ca
   // waiting for any answer: the point is that one comes, and that it is a retryable 503.
   const timedOut = /connection timeout|timeout exceeded when trying to connect/;
   for (let i = 0; i < 12 && !timedOut.test(p.output()); i++) {
-    const res = await fetch(`${p.url}/v1/sessions/${sid}`, { headers: { 'x-api-key': p.apiKey }, signal: AbortSignal.timeout(60_000) }).catch((err: unknown) => {
-      throw new Error(`no answer while the database hangs: ${String(err)}`);
-    });
+    const res = await fetch(`${p.url}/v1/sessions/${sid}`, { headers: { 'x-api-key': p.apiKey }, signal: AbortSignal.timeout(60_000) }).catch(
+      (err: unknown) => {
+        throw new Error(`no answer while the database hangs: ${String(err)}`);
+      },
+    );
     expect(res.status).toBe(503);
     expect(res.headers.get('x-should-retry')).toBe('true');
     expect(((await res.json()) as { error: { type: string } }).error.type).toBe('overloaded_error');

@@ -79,7 +79,9 @@ it('a turn caught by a full disk finishes once space returns; writes meanwhile g
 
   try {
     // A write from a client: a clear 5xx the SDK retries by itself (x-should-retry: true).
-    const refused = await raw(p, 'POST', `/v1/sessions/${sid}/events`, { body: { events: [{ type: 'user.message', content: [{ type: 'text', text: 'during' }] }] } });
+    const refused = await raw(p, 'POST', `/v1/sessions/${sid}/events`, {
+      body: { events: [{ type: 'user.message', content: [{ type: 'text', text: 'during' }] }] },
+    });
     expect(refused.status).toBe(503);
     expect(refused.json).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: expect.stringMatching(/storage/i) } });
     expect(refused.headers.get('x-should-retry')).toBe('true');
@@ -90,7 +92,14 @@ it('a turn caught by a full disk finishes once space returns; writes meanwhile g
     // An upload that runs out of space mid-body: answered, and its connection stays usable.
     const conn = await rawConnection(p.url);
     try {
-      conn.write(request('POST', '/v1/files', { 'x-api-key': p.apiKey, 'content-type': 'multipart/form-data; boundary=paddockboundary' }, multipartBody('file', 2 << 20)));
+      conn.write(
+        request(
+          'POST',
+          '/v1/files',
+          { 'x-api-key': p.apiKey, 'content-type': 'multipart/form-data; boundary=paddockboundary' },
+          multipartBody('file', 2 << 20),
+        ),
+      );
       const upload = await conn.response();
       expect(upload.status).toBe(503);
       expect(JSON.parse(upload.body).error.type).toBe('overloaded_error');
@@ -104,7 +113,12 @@ it('a turn caught by a full disk finishes once space returns; writes meanwhile g
 
     // Now the model answers, and the turn cannot store it.
     release();
-    await until('the turn to hit the full disk', () => p.output().split('\n').some((l) => l.includes('SQLITE_FULL') && l.includes(sid)));
+    await until('the turn to hit the full disk', () =>
+      p
+        .output()
+        .split('\n')
+        .some((l) => l.includes('SQLITE_FULL') && l.includes(sid)),
+    );
     expect((await client.beta.sessions.retrieve(sid)).status).toBe('running');
   } finally {
     release();

@@ -77,7 +77,12 @@ const cases: Case[] = [
   },
   { name: 'an upload with a bad part and more than PADDOCK_MAX_BODY_BYTES to come', make: () => upload('wrong', MAX_BODY * 4), status: 400, after: 'closed' },
   // No length given: read up to the limit, then cut off.
-  { name: 'a chunked upload with a bad part and more than PADDOCK_MAX_BODY_BYTES to come', make: () => chunkedUpload('wrong', MAX_BODY * 4), status: 400, after: 'cut' },
+  {
+    name: 'a chunked upload with a bad part and more than PADDOCK_MAX_BODY_BYTES to come',
+    make: () => chunkedUpload('wrong', MAX_BODY * 4),
+    status: 400,
+    after: 'cut',
+  },
 ];
 
 it.each(cases)('after an early error for $name, the client gets the answer and the connection is $after', async ({ make, status, after }) => {

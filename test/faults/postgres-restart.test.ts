@@ -165,7 +165,9 @@ it('a database restart under load leaves every node up, and every turn and strea
     expect(node.output()).toMatch(/lost the notification connection to Postgres/);
   }
   // The outage met turns in flight (their steps waited for the database), not just idle nodes.
-  const retried = c.nodes.flatMap((n) => n.output().split('\n')).filter((l) => /runtime could not store a step result|runtime step failed on storage trouble/.test(l));
+  const retried = c.nodes
+    .flatMap((n) => n.output().split('\n'))
+    .filter((l) => /runtime could not store a step result|runtime step failed on storage trouble/.test(l));
   expect(retried.length).toBeGreaterThan(0);
 
   for (const [i, sid] of sessions.entries()) {
@@ -176,7 +178,12 @@ it('a database restart under load leaves every node up, and every turn and strea
     expect(new Set(log.map((e) => e.id)).size).toBe(log.length);
     // The follower saw every event exactly once, across however many reconnects.
     const f = followers[i];
-    await until(`the follower of session ${i} to catch up`, () => f.ids.length, (n) => n >= log.length, { timeoutMs: 30_000 });
+    await until(
+      `the follower of session ${i} to catch up`,
+      () => f.ids.length,
+      (n) => n >= log.length,
+      { timeoutMs: 30_000 },
+    );
     expect(f.ids).toEqual(log.map((e) => e.id));
   }
   await Promise.all(followers.map((f) => f.stop()));

@@ -46,11 +46,17 @@ interface MemoryReport {
 
 /** Asks the server for its memory report (SIGUSR2 → one `memory usage` log line, after a GC). */
 async function memory(): Promise<MemoryReport> {
-  const seen = p.output().split('\n').filter((l) => l.includes('"memory usage"')).length;
+  const seen = p
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('"memory usage"')).length;
   p.proc.kill('SIGUSR2');
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const lines = p.output().split('\n').filter((l) => l.includes('"memory usage"'));
+    const lines = p
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"memory usage"'));
     if (lines.length > seen) return JSON.parse(lines[seen]) as MemoryReport;
     if (Date.now() > deadline) throw new Error('no memory report');
     await new Promise((r) => setTimeout(r, 20));
@@ -189,17 +195,30 @@ it('stalled stream clients neither grow the heap nor stay open; a reader and a r
   expect(after.heap_used_bytes - baseline.heap_used_bytes).toBeLessThan(HEAP_BOUND);
   // Every stalled stream was closed; the reader's and the slow client's are still open.
   await until('the stalled streams to be closed', memory, (m) => m.event_streams === 2);
-  const closedForStalling = p.output().split('\n').filter((l) => l.includes('the client stopped reading'));
+  const closedForStalling = p
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('the client stopped reading'));
   expect(closedForStalling).toHaveLength(STALLED);
 
   const log = await events(client, sid);
   const ids = log.map((e) => e.id);
   const idsOf = (frames: SseFrame[]) => frames.filter((f) => f.id).map((f) => f.id);
-  await until('the reader to catch up', async () => received.filter((f) => f.id).length, (n) => n >= ids.length, { timeoutMs: 60_000 });
+  await until(
+    'the reader to catch up',
+    async () => received.filter((f) => f.id).length,
+    (n) => n >= ids.length,
+    { timeoutMs: 60_000 },
+  );
   expect(idsOf(received)).toEqual(ids);
   expect(received.some((f) => f.event === 'event_delta')).toBe(true);
   // The slow client was never taken for a stalled one: it gets everything on its one connection.
-  await until('the slow client to catch up', async () => idsOf(slow.frames()).length, (n) => n >= ids.length, { timeoutMs: 120_000 });
+  await until(
+    'the slow client to catch up',
+    async () => idsOf(slow.frames()).length,
+    (n) => n >= ids.length,
+    { timeoutMs: 120_000 },
+  );
   expect(slow.ended).toBe(false);
   expect(idsOf(slow.frames())).toEqual(ids);
   slow.stop();

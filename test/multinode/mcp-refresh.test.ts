@@ -20,7 +20,10 @@ beforeAll(async () => {
     const userSpoke = req.body.messages.at(-1).content.some((b: { type: string }) => b.type === 'text');
     return userSpoke ? { content: [{ type: 'tool_use', name: 'mcp__docs__echo', input: { text: 'cluster' } }] } : { content: [{ type: 'text', text: 'done' }] };
   });
-  c = await startCluster({ nodes: 3, env: { ANTHROPIC_BASE_URL: model.url, PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1', PADDOCK_SANDBOX: 'none', PADDOCK_BUS_POLL_MS: '500' } });
+  c = await startCluster({
+    nodes: 3,
+    env: { ANTHROPIC_BASE_URL: model.url, PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1', PADDOCK_SANDBOX: 'none', PADDOCK_BUS_POLL_MS: '500' },
+  });
 });
 afterAll(async () => {
   await c?.stop();
@@ -63,7 +66,9 @@ it('concurrent refreshes of one credential on several nodes make one token-endpo
   const sids: string[] = [];
   for (let i = 0; i < 3; i++) sids.push((await c.client.beta.sessions.create({ agent: agent.id, environment_id: env.id, vault_ids: [vault.id] })).id);
   // Each node is sent one session's message, and wakes it at once.
-  await Promise.all(sids.map((sid, i) => c.clientFor(i).beta.sessions.events.send(sid, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'go' }] }] })));
+  await Promise.all(
+    sids.map((sid, i) => c.clientFor(i).beta.sessions.events.send(sid, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'go' }] }] })),
+  );
   const deadline = Date.now() + 20_000;
   while (mcp.tokenRequests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const holders = await leaseHolders(sids);
@@ -82,7 +87,8 @@ it('concurrent refreshes of one credential on several nodes make one token-endpo
     }
   }
   expect(mcp.tokenRequests).toHaveLength(1);
-  for (const log of logs) expect(log.find((e) => e.type === 'agent.mcp_tool_result')).toMatchObject({ is_error: false, content: [{ type: 'text', text: 'echo: cluster' }] });
+  for (const log of logs)
+    expect(log.find((e) => e.type === 'agent.mcp_tool_result')).toMatchObject({ is_error: false, content: [{ type: 'text', text: 'echo: cluster' }] });
   expect(new Set(mcp.calls.map((x) => x.token)).size).toBe(1);
   expect(mcp.calls[0].token).toMatch(/^mcp-access-/);
 });

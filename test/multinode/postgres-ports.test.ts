@@ -109,7 +109,10 @@ describe('Postgres bus', () => {
 
     // Cut the listening connection; appends made meanwhile still reach the subscriber.
     await sql`select pg_terminate_backend(pid) from pg_stat_activity where query ilike 'LISTEN%' and pid <> pg_backend_pid()`.execute(h.store.db);
-    await events.append(id, [{ type: 'user.message', content: [] }, { type: 'user.message', content: [] }]);
+    await events.append(id, [
+      { type: 'user.message', content: [] },
+      { type: 'user.message', content: [] },
+    ]);
     await until('the subscriber to hear of seq 3', () => seen.includes(3));
 
     // After reconnecting, notifications flow again.

@@ -105,7 +105,9 @@ describe.each(BACKENDS)('concurrent writers of one session on %s', (_name, start
       const rotated = new Map<string, string>();
       const detached = new Set<string>();
       for (let r = 0; r < ROUNDS; r++) {
-        const added = await Promise.all([0, 1, 2].map((i) => client.beta.sessions.resources.add(sid, { type: 'file', file_id: file.id, mount_path: `/data/${r}-${i}.csv` })));
+        const added = await Promise.all(
+          [0, 1, 2].map((i) => client.beta.sessions.resources.add(sid, { type: 'file', file_id: file.id, mount_path: `/data/${r}-${i}.csv` })),
+        );
         const [updated] = await Promise.all([
           client.beta.sessions.resources.update(repoIds[r], { session_id: sid, authorization_token: 'ghp_second' }),
           client.beta.sessions.resources.delete(added[1].id, { session_id: sid }),

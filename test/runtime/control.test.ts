@@ -118,14 +118,21 @@ describe('live previews', () => {
     const sid = await newSession(h);
     const stream = await h.client.beta.sessions.events.stream(sid, { event_deltas: ['agent.message', 'agent.thinking'] });
     const text = 'The quick brown fox jumps over the lazy dog, twice over.';
-    h.model.enqueue({ content: [{ type: 'thinking', thinking: 'hmm' }, { type: 'text', text }, { type: 'text', text: 'Second block.' }], chunkDelayMs: 5 });
+    h.model.enqueue({
+      content: [
+        { type: 'thinking', thinking: 'hmm' },
+        { type: 'text', text },
+        { type: 'text', text: 'Second block.' },
+      ],
+      chunkDelayMs: 5,
+    });
     await say(h.client, sid, 'tell me');
     const seen: Ev[] = [];
     let acc: any;
     let previewed: any;
     for await (const e of stream as AsyncIterable<any>) {
       seen.push(e);
-      if (e.type === 'event_start' && e.event.type === 'agent.message' || e.type === 'event_delta') {
+      if ((e.type === 'event_start' && e.event.type === 'agent.message') || e.type === 'event_delta') {
         acc = accumulateManagedAgentsEvent(acc, e);
         previewed = acc;
       }
@@ -143,7 +150,10 @@ describe('live previews', () => {
     expect(thinkingStart.event.id).toBe(seen.find((e) => e.type === 'agent.thinking')!.id);
     expect(seen.some((e: any) => e.type === 'event_delta' && e.event_id === thinkingStart.event.id)).toBe(false);
     expect(previewed.id).toBe(msg.id);
-    expect(previewed.content).toEqual([{ type: 'text', text }, { type: 'text', text: 'Second block.' }]);
+    expect(previewed.content).toEqual([
+      { type: 'text', text },
+      { type: 'text', text: 'Second block.' },
+    ]);
     expect(acc).toEqual(msg);
     const log = await events(h.client, sid);
     expect(log.some((e: any) => e.type === 'event_start' || e.type === 'event_delta')).toBe(false);

@@ -25,7 +25,13 @@ describe('incremental fold', () => {
       ],
     });
     const send = (evs: any[]) => h.client.beta.sessions.events.send(sid, { events: evs });
-    h.model.enqueue({ content: [{ type: 'thinking', thinking: 'hm', signature: 's' }, { type: 'text', text: 'asking' }, { type: 'tool_use', name: 'ask_human', input: {} }] });
+    h.model.enqueue({
+      content: [
+        { type: 'thinking', thinking: 'hm', signature: 's' },
+        { type: 'text', text: 'asking' },
+        { type: 'tool_use', name: 'ask_human', input: {} },
+      ],
+    });
     await say(h.client, sid, 'one');
     let log = await waitForIdle(h.client, sid);
     const custom = log.find((e) => e.type === 'agent.custom_tool_use')!;

@@ -34,7 +34,12 @@ export async function harness(env: Record<string, string> = {}, dataDir?: string
 
 let n = 0;
 export async function newSession(h: Pick<Harness, 'client' | 'envId'>, agent: Record<string, unknown> = {}): Promise<string> {
-  const a = await h.client.beta.agents.create({ name: `agent-${++n}-${Date.now()}`, model: 'claude-sonnet-4-6', system: 'You are a test agent.', ...agent } as any);
+  const a = await h.client.beta.agents.create({
+    name: `agent-${++n}-${Date.now()}`,
+    model: 'claude-sonnet-4-6',
+    system: 'You are a test agent.',
+    ...agent,
+  } as any);
   return (await h.client.beta.sessions.create({ agent: a.id, environment_id: h.envId })).id;
 }
 
@@ -54,7 +59,8 @@ export async function waitFor(client: Anthropic, sessionId: string, pred: (log: 
   for (;;) {
     const log = await events(client, sessionId);
     if (pred(log)) return log;
-    if (Date.now() > deadline) throw new Error(`timed out; log was:\n${log.map((e) => `${e.type} ${JSON.stringify((e as any).stop_reason ?? '')}`).join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out; log was:\n${log.map((e) => `${e.type} ${JSON.stringify((e as any).stop_reason ?? '')}`).join('\n')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -70,4 +76,11 @@ export function waitForIdle(client: Anthropic, sessionId: string, count = 1, tim
 export const types = (log: Ev[]) => log.map((e) => e.type);
 
 /** The events of a turn that is one user message answered with text. */
-export const TEXT_TURN = ['user.message', 'session.status_running', 'span.model_request_start', 'agent.message', 'span.model_request_end', 'session.status_idle'];
+export const TEXT_TURN = [
+  'user.message',
+  'session.status_running',
+  'span.model_request_start',
+  'agent.message',
+  'span.model_request_end',
+  'session.status_idle',
+];

@@ -59,7 +59,8 @@ function checkWhole(log: Ev[], sentTexts: string[]): void {
   const ends = log.filter((e) => e.type === 'span.model_request_end');
   expect(ends.map((e) => e.model_request_start_id).sort()).toEqual(starts.map((e) => e.id).sort());
   for (const s of starts) expect(log.indexOf(ends.find((e) => e.model_request_start_id === s.id)!)).toBeGreaterThan(log.indexOf(s));
-  for (const use of log.filter((e) => e.type === 'agent.tool_use')) expect(log.filter((e) => e.type === 'agent.tool_result' && e.tool_use_id === use.id)).toHaveLength(1);
+  for (const use of log.filter((e) => e.type === 'agent.tool_use'))
+    expect(log.filter((e) => e.type === 'agent.tool_result' && e.tool_use_id === use.id)).toHaveLength(1);
   for (const use of log.filter((e) => e.type === 'agent.custom_tool_use')) {
     expect(log.filter((e) => e.type === 'user.custom_tool_result' && e.custom_tool_use_id === use.id).length).toBeGreaterThanOrEqual(1);
   }
@@ -97,36 +98,57 @@ describe('recovery after kill -9', () => {
     log = await events(p.client, sid);
     expect(log.at(-1)).toMatchObject({ type: 'session.status_idle', stop_reason: { type: 'requires_action', event_ids: [use.id] } });
     model.enqueue({ content: [{ type: 'text', text: 'found it' }] });
-    await p.client.beta.sessions.events.send(sid, { events: [{ type: 'user.custom_tool_result', custom_tool_use_id: use.id, content: [{ type: 'text', text: '42' }] }] });
+    await p.client.beta.sessions.events.send(sid, {
+      events: [{ type: 'user.custom_tool_result', custom_tool_use_id: use.id, content: [{ type: 'text', text: '42' }] }],
+    });
     log = await waitForIdle(p.client, sid, 2);
     checkWhole(log, ['look it up']);
   });
 
   // Edits the SQLite file directly, so not against a Postgres cluster (PADDOCK_TEST_NODES).
-  it.skipIf(Number(process.env.PADDOCK_TEST_NODES ?? 0) > 1)('session usage is summed from the log: a usage write lost in a crash is made good when the session resumes', async () => {
-    const sid = await session();
-    model.enqueue({ content: [{ type: 'text', text: 'first' }], usage: { input_tokens: 100, output_tokens: 10, cache_read_input_tokens: 5, cache_creation_input_tokens: 3 } });
-    await say(p.client, sid, 'one');
-    await waitForIdle(p.client, sid);
-    model.enqueue({ content: [{ type: 'text', text: 'cut by a crash' }], hang: true });
-    await say(p.client, sid, 'two');
-    await waitFor(p.client, sid, (l) => l.filter((e) => e.type === 'span.model_request_start').length === 2);
-    await p.kill();
-    // The crash is taken to have struck between logging the first response and writing the
-    // session's usage: the stored totals are wiped, as if that write never happened.
-    const db = new Database(path.join(dataDir, 'paddock.db'));
-    const zero = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation: { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 } };
-    db.prepare(`UPDATE sessions SET data = json_set(data, '$.usage', json(?)) WHERE id = ?`).run(JSON.stringify(zero), sid);
-    db.close();
-    model.enqueue({ content: [{ type: 'text', text: 'second' }], usage: { input_tokens: 200, output_tokens: 20, cache_read_input_tokens: 50, cache_creation_input_tokens: 0 } });
-    await start();
-    const log = await waitForIdle(p.client, sid);
-    const ends = log.filter((e) => e.type === 'span.model_request_end' && !e.is_error);
-    expect(ends.map((e) => e.model_usage.input_tokens)).toEqual([100, 200]);
-    const s = await p.client.beta.sessions.retrieve(sid);
-    expect(s.usage).toMatchObject({ input_tokens: 300, output_tokens: 30, cache_read_input_tokens: 55, cache_creation: { ephemeral_5m_input_tokens: 3, ephemeral_1h_input_tokens: 0 } });
-    expect(s.stats.active_seconds).toBeGreaterThan(0);
-  });
+  it.skipIf(Number(process.env.PADDOCK_TEST_NODES ?? 0) > 1)(
+    'session usage is summed from the log: a usage write lost in a crash is made good when the session resumes',
+    async () => {
+      const sid = await session();
+      model.enqueue({
+        content: [{ type: 'text', text: 'first' }],
+        usage: { input_tokens: 100, output_tokens: 10, cache_read_input_tokens: 5, cache_creation_input_tokens: 3 },
+      });
+      await say(p.client, sid, 'one');
+      await waitForIdle(p.client, sid);
+      model.enqueue({ content: [{ type: 'text', text: 'cut by a crash' }], hang: true });
+      await say(p.client, sid, 'two');
+      await waitFor(p.client, sid, (l) => l.filter((e) => e.type === 'span.model_request_start').length === 2);
+      await p.kill();
+      // The crash is taken to have struck between logging the first response and writing the
+      // session's usage: the stored totals are wiped, as if that write never happened.
+      const db = new Database(path.join(dataDir, 'paddock.db'));
+      const zero = {
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_read_input_tokens: 0,
+        cache_creation: { ephemeral_1h_input_tokens: 0, ephemeral_5m_input_tokens: 0 },
+      };
+      db.prepare(`UPDATE sessions SET data = json_set(data, '$.usage', json(?)) WHERE id = ?`).run(JSON.stringify(zero), sid);
+      db.close();
+      model.enqueue({
+        content: [{ type: 'text', text: 'second' }],
+        usage: { input_tokens: 200, output_tokens: 20, cache_read_input_tokens: 50, cache_creation_input_tokens: 0 },
+      });
+      await start();
+      const log = await waitForIdle(p.client, sid);
+      const ends = log.filter((e) => e.type === 'span.model_request_end' && !e.is_error);
+      expect(ends.map((e) => e.model_usage.input_tokens)).toEqual([100, 200]);
+      const s = await p.client.beta.sessions.retrieve(sid);
+      expect(s.usage).toMatchObject({
+        input_tokens: 300,
+        output_tokens: 30,
+        cache_read_input_tokens: 55,
+        cache_creation: { ephemeral_5m_input_tokens: 3, ephemeral_1h_input_tokens: 0 },
+      });
+      expect(s.stats.active_seconds).toBeGreaterThan(0);
+    },
+  );
 
   it('during a bash call that has taken effect: the call is not run again; its result says it was interrupted by a restart', async () => {
     const sid = await session({ tools: [{ type: 'agent_toolset_20260401' }] });
@@ -162,7 +184,13 @@ describe('recovery after kill -9', () => {
       const answered = last.content.some((b: any) => b.type === 'tool_result');
       return answered
         ? { content: [{ type: 'text', text: 'all done here' }], chunkDelayMs: 15 }
-        : { content: [{ type: 'text', text: 'let me run it' }, { type: 'tool_use', name: 'bash', input: { command: 'echo hi' } }], chunkDelayMs: 15 };
+        : {
+            content: [
+              { type: 'text', text: 'let me run it' },
+              { type: 'tool_use', name: 'bash', input: { command: 'echo hi' } },
+            ],
+            chunkDelayMs: 15,
+          };
     });
     for (const delay of [0, 40, 90, 160, 260]) {
       const sid = await session(toolset);
@@ -175,7 +203,10 @@ describe('recovery after kill -9', () => {
     }
     for (const sid of sids) {
       const log = await waitForIdle(p.client, sid);
-      checkWhole(log, sent.filter((t) => log.some((e) => e.type === 'user.message' && (e.content[0] as any).text === t)));
+      checkWhole(
+        log,
+        sent.filter((t) => log.some((e) => e.type === 'user.message' && (e.content[0] as any).text === t)),
+      );
       expect(log.filter((e) => e.type === 'agent.message' && (e.content[0] as any).text === 'all done here')).toHaveLength(1);
     }
     model.setFallback({});

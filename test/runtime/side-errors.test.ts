@@ -17,7 +17,10 @@ const finishedTurn = [
 ];
 const log = (...extra: Array<Record<string, unknown>>): StoredEvent[] =>
   [...finishedTurn, ...extra].map((e, i) => ({ seq: i + 1, event: { id: `sevt_${i}`, processed_at: null, ...e } as StoredEvent['event'] }));
-const error = (type: string, more: Record<string, unknown> = {}) => ({ type: 'session.error', error: { type, message: 'm', retry_status: { type: 'retrying' }, ...more } });
+const error = (type: string, more: Record<string, unknown> = {}) => ({
+  type: 'session.error',
+  error: { type, message: 'm', retry_status: { type: 'retrying' }, ...more },
+});
 
 it('a repository or credential-host error on an idle session starts nothing', () => {
   for (const e of [

@@ -20,7 +20,12 @@ const toolResultIn = (body: any) => body.messages.at(-1).content.find((b: any) =
 describe('custom tools', () => {
   it('agent.custom_tool_use → idle requires_action → user.custom_tool_result resumes; a duplicate result has no second effect', async () => {
     const sid = await newSession(h, { tools: [weather] });
-    h.model.enqueue({ content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', name: 'get_weather', input: { city: 'Oslo' } }] });
+    h.model.enqueue({
+      content: [
+        { type: 'text', text: 'Checking.' },
+        { type: 'tool_use', name: 'get_weather', input: { city: 'Oslo' } },
+      ],
+    });
     await say(h.client, sid, 'weather in Oslo?');
     let log = await waitForIdle(h.client, sid);
     const use = log.find((e) => e.type === 'agent.custom_tool_use')!;
@@ -48,18 +53,30 @@ describe('custom tools', () => {
 
   it('with two custom calls, answering one re-emits idle with the remainder', async () => {
     const sid = await newSession(h, { tools: [weather] });
-    h.model.enqueue({ content: [{ type: 'tool_use', name: 'get_weather', input: { city: 'A' } }, { type: 'tool_use', name: 'get_weather', input: { city: 'B' } }] });
+    h.model.enqueue({
+      content: [
+        { type: 'tool_use', name: 'get_weather', input: { city: 'A' } },
+        { type: 'tool_use', name: 'get_weather', input: { city: 'B' } },
+      ],
+    });
     await say(h.client, sid, 'two cities');
     let log = await waitForIdle(h.client, sid);
     const [a, b] = log.filter((e) => e.type === 'agent.custom_tool_use');
     expect(idles(log)[0].stop_reason).toEqual({ type: 'requires_action', event_ids: [a.id, b.id] });
-    await h.client.beta.sessions.events.send(sid, { events: [{ type: 'user.custom_tool_result', custom_tool_use_id: a.id, content: [{ type: 'text', text: 'A ok' }] }] });
+    await h.client.beta.sessions.events.send(sid, {
+      events: [{ type: 'user.custom_tool_result', custom_tool_use_id: a.id, content: [{ type: 'text', text: 'A ok' }] }],
+    });
     log = await waitForIdle(h.client, sid, 2);
     expect(idles(log)[1].stop_reason).toEqual({ type: 'requires_action', event_ids: [b.id] });
-    await h.client.beta.sessions.events.send(sid, { events: [{ type: 'user.custom_tool_result', custom_tool_use_id: b.id, content: [{ type: 'text', text: 'B ok' }] }] });
+    await h.client.beta.sessions.events.send(sid, {
+      events: [{ type: 'user.custom_tool_result', custom_tool_use_id: b.id, content: [{ type: 'text', text: 'B ok' }] }],
+    });
     log = await waitForIdle(h.client, sid, 3);
     expect(idles(log)[2].stop_reason).toEqual({ type: 'end_turn' });
-    const results = h.model.requests.at(-1)!.body.messages.at(-1).content.filter((x: any) => x.type === 'tool_result');
+    const results = h.model.requests
+      .at(-1)!
+      .body.messages.at(-1)
+      .content.filter((x: any) => x.type === 'tool_result');
     expect(results.map((r: any) => r.tool_use_id)).toEqual([a.id, b.id]);
   });
 
@@ -137,9 +154,19 @@ describe('built-in tools and permission policies', () => {
     let log = await waitForIdle(h.client, sid);
     const use = log.find((e) => e.type === 'agent.tool_use')!;
     const before = h.model.requests.length;
-    await h.client.beta.sessions.events.send(sid, { events: [{ type: 'user.tool_confirmation', tool_use_id: use.id, result: 'deny', deny_message: 'Never delete the root.' }] });
+    await h.client.beta.sessions.events.send(sid, {
+      events: [{ type: 'user.tool_confirmation', tool_use_id: use.id, result: 'deny', deny_message: 'Never delete the root.' }],
+    });
     log = await waitForIdle(h.client, sid, 2);
-    expect(log.find((e) => e.type === 'agent.tool_result')).toMatchObject({ tool_use_id: use.id, is_error: true, content: [{ type: 'text', text: 'Never delete the root.' }] });
-    expect(toolResultIn(h.model.requests[before].body)).toMatchObject({ tool_use_id: use.id, is_error: true, content: [{ type: 'text', text: 'Never delete the root.' }] });
+    expect(log.find((e) => e.type === 'agent.tool_result')).toMatchObject({
+      tool_use_id: use.id,
+      is_error: true,
+      content: [{ type: 'text', text: 'Never delete the root.' }],
+    });
+    expect(toolResultIn(h.model.requests[before].body)).toMatchObject({
+      tool_use_id: use.id,
+      is_error: true,
+      content: [{ type: 'text', text: 'Never delete the root.' }],
+    });
   });
 });

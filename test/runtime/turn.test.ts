@@ -12,7 +12,10 @@ afterAll(async () => {
 describe('the turn loop', () => {
   it('runs a turn: running → model request span → agent.message → idle end_turn, in order', async () => {
     const sid = await newSession(h);
-    h.model.enqueue({ content: [{ type: 'text', text: 'Hello there, human.' }], usage: { input_tokens: 120, output_tokens: 7, cache_read_input_tokens: 30, cache_creation_input_tokens: 4 } });
+    h.model.enqueue({
+      content: [{ type: 'text', text: 'Hello there, human.' }],
+      usage: { input_tokens: 120, output_tokens: 7, cache_read_input_tokens: 30, cache_creation_input_tokens: 4 },
+    });
     const sent = await say(h.client, sid, 'hi');
     const log = await waitForIdle(h.client, sid);
     expect(types(log)).toEqual(TEXT_TURN);
@@ -45,7 +48,12 @@ describe('the turn loop', () => {
 
   it('logs thinking as agent.thinking and sends it back (with its signature) on the next request', async () => {
     const sid = await newSession(h);
-    h.model.enqueue({ content: [{ type: 'thinking', thinking: 'Let me think about it.', signature: 'sig-abc' }, { type: 'text', text: 'Answer one.' }] });
+    h.model.enqueue({
+      content: [
+        { type: 'thinking', thinking: 'Let me think about it.', signature: 'sig-abc' },
+        { type: 'text', text: 'Answer one.' },
+      ],
+    });
     await say(h.client, sid, 'first');
     let log = await waitForIdle(h.client, sid);
     expect(types(log).slice(2, 6)).toEqual(['span.model_request_start', 'agent.thinking', 'agent.message', 'span.model_request_end']);
@@ -76,7 +84,11 @@ describe('the turn loop', () => {
     const before = h.model.requests.length;
     await say(h.client, sid, 'two');
     await say(h.client, sid, 'three');
-    const log = await waitFor(h.client, sid, (l) => l.filter((e) => e.type === 'span.model_request_end').length >= 2 && l.at(-1)!.type === 'session.status_idle');
+    const log = await waitFor(
+      h.client,
+      sid,
+      (l) => l.filter((e) => e.type === 'span.model_request_end').length >= 2 && l.at(-1)!.type === 'session.status_idle',
+    );
     const next = h.model.requests[before].body;
     const lastUser = next.messages.at(-1);
     expect(lastUser.role).toBe('user');

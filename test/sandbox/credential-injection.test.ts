@@ -65,13 +65,28 @@ it('puts the secret in place of the placeholder only for allowed hosts and locat
   const vault = await h.client.beta.vaults.create({ display_name: 'injection' });
   const cred = (auth: Record<string, unknown>) => h.client.beta.vaults.credentials.create(vault.id, { auth } as any);
   await cred({ type: 'environment_variable', secret_name: 'API_TOKEN', secret_value: SECRET, networking: { type: 'limited', allowed_hosts: ['127.0.0.1'] } });
-  await cred({ type: 'environment_variable', secret_name: 'HEADER_ONLY', secret_value: HEADER_SECRET, networking: { type: 'limited', allowed_hosts: ['127.0.0.1'] }, injection_location: { header: true } });
-  const blocked = await cred({ type: 'environment_variable', secret_name: 'ELSEWHERE', secret_value: 'never-used', networking: { type: 'limited', allowed_hosts: ['api.blocked.example'] } });
+  await cred({
+    type: 'environment_variable',
+    secret_name: 'HEADER_ONLY',
+    secret_value: HEADER_SECRET,
+    networking: { type: 'limited', allowed_hosts: ['127.0.0.1'] },
+    injection_location: { header: true },
+  });
+  const blocked = await cred({
+    type: 'environment_variable',
+    secret_name: 'ELSEWHERE',
+    secret_value: 'never-used',
+    networking: { type: 'limited', allowed_hosts: ['api.blocked.example'] },
+  });
   const env = await h.client.beta.environments.create({
     name: `inject-${Date.now()}`,
     config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: [`127.0.0.1:${ph}`, `127.0.0.1:${ps}`, `localhost:${ph}`, `localhost:${ps}`] } },
   } as any);
-  const agent = await h.client.beta.agents.create({ name: `inject-${Date.now()}`, model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any);
+  const agent = await h.client.beta.agents.create({
+    name: `inject-${Date.now()}`,
+    model: 'claude-sonnet-4-6',
+    tools: [{ type: 'agent_toolset_20260401' }],
+  } as any);
   const session = await h.client.beta.sessions.create({ agent: agent.id, environment_id: env.id, vault_ids: [vault.id] } as any);
 
   // Loopback stands in for remote hosts: --noproxy '' sends even 127.0.0.1 through the proxy.
@@ -87,7 +102,9 @@ it('puts the secret in place of the placeholder only for allowed hosts and locat
     `head -c ${BIG} /dev/zero | tr '\\0' a > /tmp/big && printf %s "$API_TOKEN" >> /tmp/big && curl -sS --noproxy '' --data-binary @/tmp/big https://127.0.0.1:${ps}/big`,
     'env; for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; tr "\\0" "\\n" < $p/environ; done 2>/dev/null; cat /tmp/big | tail -c 80',
   ];
-  h.model.enqueue(...commands.map((command) => ({ content: [{ type: 'tool_use' as const, name: 'bash', input: { command } }] })), { content: [{ type: 'text', text: 'done' }] });
+  h.model.enqueue(...commands.map((command) => ({ content: [{ type: 'tool_use' as const, name: 'bash', input: { command } }] })), {
+    content: [{ type: 'text', text: 'done' }],
+  });
   await say(h.client, session.id, 'call the APIs');
   const log = await waitForIdle(h.client, session.id, 1, 120_000);
   const results = log.filter((e) => e.type === 'agent.tool_result');
@@ -136,7 +153,12 @@ it('puts the secret in place of the placeholder only for allowed hosts and locat
   const scan = text(results[6]);
   expect(scan).toContain(`API_TOKEN=${apiPh}`);
   const sandboxFiles = await filesUnder(path.join(h.p.dataDir, 'sandboxes', session.id));
-  const everywhere = [scan, JSON.stringify(await events(h.client, session.id)), h.p.output(), JSON.stringify(await h.client.beta.vaults.credentials.list(vault.id))];
+  const everywhere = [
+    scan,
+    JSON.stringify(await events(h.client, session.id)),
+    h.p.output(),
+    JSON.stringify(await h.client.beta.vaults.credentials.list(vault.id)),
+  ];
   for (const secret of [SECRET, HEADER_SECRET]) {
     for (const place of everywhere) expect(place).not.toContain(secret);
     for (const f of sandboxFiles) expect((await fs.readFile(f)).includes(secret), f).toBe(false);

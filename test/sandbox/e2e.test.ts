@@ -24,7 +24,11 @@ it('runs every built-in tool in the sandbox and captures outputs into the Files 
     name: `sbx-${Date.now()}`,
     config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: [`127.0.0.1:${sitePort}`] } },
   } as any);
-  const agent = await h.client.beta.agents.create({ name: `tools-${Date.now()}`, model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any);
+  const agent = await h.client.beta.agents.create({
+    name: `tools-${Date.now()}`,
+    model: 'claude-sonnet-4-6',
+    tools: [{ type: 'agent_toolset_20260401' }],
+  } as any);
   const session = await h.client.beta.sessions.create({ agent: agent.id, environment_id: env.id });
   const calls: Array<[string, Record<string, unknown>]> = [
     ['bash', { command: 'cd /workspace && echo "$PWD" && echo report > /mnt/session/outputs/report.txt && env | grep -c ANTHROPIC || true' }],

@@ -54,7 +54,12 @@ afterAll(() => servers.forEach((s) => s.close()));
 async function proxy(opts: { trustTestCa: boolean; credentials?: CredentialRule[]; repos?: ReturnType<typeof repositoryRule>[] }) {
   const gate = new EgressGate({
     sessionId: 'sesn_proxy',
-    networking: { type: 'limited', allowed_hosts: [`127.0.0.1:${httpsPort}`, `127.0.0.1:${httpPort}`, `localhost:${httpPort}`], allow_mcp_servers: false, allow_package_managers: false },
+    networking: {
+      type: 'limited',
+      allowed_hosts: [`127.0.0.1:${httpsPort}`, `127.0.0.1:${httpPort}`, `localhost:${httpPort}`],
+      allow_mcp_servers: false,
+      allow_package_managers: false,
+    },
     mcpHosts: [],
     serverPort: () => 1,
     log,
@@ -67,7 +72,13 @@ async function proxy(opts: { trustTestCa: boolean; credentials?: CredentialRule[
 }
 
 /** CONNECT through the proxy, then one HTTPS request trusting only the egress CA. */
-function viaConnect(socketPath: string, port: number, reqPath: string, headers: Record<string, string>, body = ''): Promise<{ status: number; text: string; peerIssuer?: string }> {
+function viaConnect(
+  socketPath: string,
+  port: number,
+  reqPath: string,
+  headers: Record<string, string>,
+  body = '',
+): Promise<{ status: number; text: string; peerIssuer?: string }> {
   return new Promise((resolve, reject) => {
     const c = http.request({ socketPath, method: 'CONNECT', path: `127.0.0.1:${port}` });
     c.on('connect', (res, socket) => {

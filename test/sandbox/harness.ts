@@ -14,7 +14,12 @@ import type { SandboxToolExecutor } from '../../src/tools/executor.js';
 export interface Harness {
   dataDir: string;
   executor: SandboxToolExecutor;
-  run(sessionId: string, name: string, input: Record<string, unknown>, opts?: { networking?: Networking; signal?: AbortSignal; resources?: Record<string, unknown>[] }): Promise<ToolOutcome>;
+  run(
+    sessionId: string,
+    name: string,
+    input: Record<string, unknown>,
+    opts?: { networking?: Networking; signal?: AbortSignal; resources?: Record<string, unknown>[] },
+  ): Promise<ToolOutcome>;
   close(): Promise<void>;
 }
 

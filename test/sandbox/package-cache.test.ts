@@ -36,13 +36,18 @@ function node(lines: string[]): PackageCache {
   return new PackageCache({ root: path.join(dataDir, 'packages'), builder, log, rootOwned: root, waitMs: 300_000 });
 }
 
-it('two nodes on one data dir build an environment\'s packages once', async () => {
+it("two nodes on one data dir build an environment's packages once", async () => {
   const env = {
     id: 'env_sharedcache01',
     config: {
       type: 'cloud',
       // Named exactly: on this machine the registries answer at reserved addresses.
-      networking: { type: 'limited', allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')), allow_package_managers: true, allow_mcp_servers: false },
+      networking: {
+        type: 'limited',
+        allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')),
+        allow_package_managers: true,
+        allow_mcp_servers: false,
+      },
       packages: { ...emptyPackages(), pip: ['idna==3.7'] },
     },
   } as unknown as Environment;
@@ -71,7 +76,12 @@ it('a session that stops waiting (interrupted) does not stop the build others wa
     id: 'env_interrupted01',
     config: {
       type: 'cloud',
-      networking: { type: 'limited', allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')), allow_package_managers: true, allow_mcp_servers: false },
+      networking: {
+        type: 'limited',
+        allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')),
+        allow_package_managers: true,
+        allow_mcp_servers: false,
+      },
       packages: { ...emptyPackages(), pip: ['six==1.16.0'] },
     },
   } as unknown as Environment;
@@ -87,7 +97,7 @@ it('a session that stops waiting (interrupted) does not stop the build others wa
   expect(lines.filter((l) => l.includes('"installing environment packages"'))).toHaveLength(1);
 }, 300_000);
 
-it("what the build leaves behind is not trusted: symlinks it plants to host files are neither read nor written through", async () => {
+it('what the build leaves behind is not trusted: symlinks it plants to host files are neither read nor written through', async () => {
   // The build's user may write its home and the prefix while it runs (any package's install
   // script can): here a stand-in does what such a script could, replacing the install log and
   // planting the names Paddock writes with links to a host file.
@@ -103,7 +113,12 @@ it("what the build leaves behind is not trusted: symlinks it plants to host file
     id: 'env_hostile01',
     config: {
       type: 'cloud',
-      networking: { type: 'limited', allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')), allow_package_managers: true, allow_mcp_servers: false },
+      networking: {
+        type: 'limited',
+        allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')),
+        allow_package_managers: true,
+        allow_mcp_servers: false,
+      },
       packages: { ...emptyPackages(), pip: ['six==1.16.0', 'idna==3.7'] },
     },
   } as unknown as Environment;
@@ -137,18 +152,27 @@ it("what the build leaves behind is not trusted: symlinks it plants to host file
 }, 300_000);
 
 const GO = ['/usr/local/go/bin/go', '/usr/bin/go'].some((p) => existsSync(p));
-it.skipIf(!GO)('go packages are built with the host\'s Go and installed as binaries on the PATH', async () => {
-  const env = {
-    id: 'env_gopackages01',
-    config: {
-      type: 'cloud',
-      networking: { type: 'limited', allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')), allow_package_managers: true, allow_mcp_servers: false },
-      // Unversioned: the script asks for @latest.
-      packages: { ...emptyPackages(), go: ['golang.org/x/example/hello'] },
-    },
-  } as unknown as Environment;
-  const prefix = await node([]).prepare(env);
-  expect(await fs.readFile(path.join(path.dirname(prefix!.hostPath), 'install.log'), 'utf8')).toMatch(/go: installing golang\.org\/x\/example\/hello\n/);
-  expect((await fs.stat(path.join(prefix!.hostPath, 'go/bin/hello'))).mode & 0o111).toBeTruthy();
-  expect(prefix!.env.PATH.split(':')).toContain('/opt/paddock/env/go/bin');
-}, 300_000);
+it.skipIf(!GO)(
+  "go packages are built with the host's Go and installed as binaries on the PATH",
+  async () => {
+    const env = {
+      id: 'env_gopackages01',
+      config: {
+        type: 'cloud',
+        networking: {
+          type: 'limited',
+          allowed_hosts: PACKAGE_MANAGER_HOSTS.filter((h) => !h.startsWith('*')),
+          allow_package_managers: true,
+          allow_mcp_servers: false,
+        },
+        // Unversioned: the script asks for @latest.
+        packages: { ...emptyPackages(), go: ['golang.org/x/example/hello'] },
+      },
+    } as unknown as Environment;
+    const prefix = await node([]).prepare(env);
+    expect(await fs.readFile(path.join(path.dirname(prefix!.hostPath), 'install.log'), 'utf8')).toMatch(/go: installing golang\.org\/x\/example\/hello\n/);
+    expect((await fs.stat(path.join(prefix!.hostPath, 'go/bin/hello'))).mode & 0o111).toBeTruthy();
+    expect(prefix!.env.PATH.split(':')).toContain('/opt/paddock/env/go/bin');
+  },
+  300_000,
+);

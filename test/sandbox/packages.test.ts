@@ -40,7 +40,11 @@ async function environment(packages: Record<string, string[]>, networking: Recor
 }
 
 async function session(envId: string): Promise<string> {
-  const agent = await h.client.beta.agents.create({ name: `pkgs-${Date.now()}-${++n}`, model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any);
+  const agent = await h.client.beta.agents.create({
+    name: `pkgs-${Date.now()}-${++n}`,
+    model: 'claude-sonnet-4-6',
+    tools: [{ type: 'agent_toolset_20260401' }],
+  } as any);
   return (await h.client.beta.sessions.create({ agent: agent.id, environment_id: envId })).id;
 }
 
@@ -53,7 +57,11 @@ async function run(sid: string, command: string, turn = 1): Promise<Ev[]> {
 const text = (e: Ev) => (e.content as Array<{ text: string }>).map((c) => c.text).join('\n');
 const results = (log: Ev[]) => log.filter((e) => e.type === 'agent.tool_result');
 /** Builds this Paddock ran (its log says so once per install). */
-const installs = () => h.p.output().split('\n').filter((l) => l.includes('"installing environment packages"')).length;
+const installs = () =>
+  h.p
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('"installing environment packages"')).length;
 
 describe('environment packages', () => {
   it('installs pip and npm packages once; a second session uses them without installing again; sessions cannot write them', async () => {
@@ -65,7 +73,10 @@ describe('environment packages', () => {
     expect(installs()).toBe(before + 1);
 
     const second = await session(env.id);
-    const log2 = await run(second, `${USE}; touch /opt/paddock/env/pip/x; rm -f /opt/paddock/env/pip/six.py; python3 -c 'import six; print("still", six.__version__)'`);
+    const log2 = await run(
+      second,
+      `${USE}; touch /opt/paddock/env/pip/x; rm -f /opt/paddock/env/pip/six.py; python3 -c 'import six; print("still", six.__version__)'`,
+    );
     const out = text(results(log2)[0]);
     expect(out).toMatch(/^six 1\.16\.0\nis-number true\n/);
     expect(out).toMatch(/touch: cannot touch '\/opt\/paddock\/env\/pip\/x': Read-only file system/);
@@ -82,7 +93,10 @@ describe('environment packages', () => {
     expect(installs()).toBe(before + 1);
     await h.client.beta.environments.update(env.id, { config: { type: 'cloud', packages: { pip: ['six==1.15.0'] } } } as any);
     const [a, b] = await Promise.all([session(env.id), session(env.id)]);
-    const [logA, logB] = await Promise.all([run(a, `python3 -c 'import six; print(six.__version__)'`), run(b, `python3 -c 'import six; print(six.__version__)'`)]);
+    const [logA, logB] = await Promise.all([
+      run(a, `python3 -c 'import six; print(six.__version__)'`),
+      run(b, `python3 -c 'import six; print(six.__version__)'`),
+    ]);
     expect([text(results(logA)[0]), text(results(logB)[0])]).toEqual(['1.15.0', '1.15.0']);
     expect(installs()).toBe(before + 2);
   }, 300_000);
@@ -92,7 +106,12 @@ describe('environment packages', () => {
     const sid = await session(env.id);
     const before = installs();
     // Two calls in one response: the first finds the install failing, the second is not run.
-    h.model.enqueue({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'echo one' } }, { type: 'tool_use', name: 'bash', input: { command: 'echo two' } }] });
+    h.model.enqueue({
+      content: [
+        { type: 'tool_use', name: 'bash', input: { command: 'echo one' } },
+        { type: 'tool_use', name: 'bash', input: { command: 'echo two' } },
+      ],
+    });
     const log = await run(sid, 'two calls');
     expect(installs()).toBe(before + 1);
     expect(log.filter((e) => e.type === 'agent.tool_use')).toHaveLength(2);

@@ -33,7 +33,8 @@ beforeAll(async () => {
     config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: [`127.0.0.1:${git.port}`] } },
   } as any);
   envId = env.id;
-  agentId = (await h.client.beta.agents.create({ name: `repos-${Date.now()}`, model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any)).id;
+  agentId = (await h.client.beta.agents.create({ name: `repos-${Date.now()}`, model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any))
+    .id;
 });
 afterAll(async () => {
   await h?.close();
@@ -45,7 +46,9 @@ const text = (e: Ev) => (e.content as Array<{ text: string }>).map((c) => c.text
 /** One turn whose scripted model runs these bash commands in order; returns the new events. */
 async function turn(sessionId: string, commands: string[]): Promise<{ results: Ev[]; log: Ev[] }> {
   const before = (await events(h.client, sessionId)).filter((e) => e.type === 'session.status_idle').length;
-  h.model.enqueue(...commands.map((command) => ({ content: [{ type: 'tool_use' as const, name: 'bash', input: { command } }] })), { content: [{ type: 'text', text: 'done' }] });
+  h.model.enqueue(...commands.map((command) => ({ content: [{ type: 'tool_use' as const, name: 'bash', input: { command } }] })), {
+    content: [{ type: 'text', text: 'done' }],
+  });
   await say(h.client, sessionId, 'go');
   const log = await waitForIdle(h.client, sessionId, before + 1, 120_000);
   const results = log.filter((e) => e.type === 'agent.tool_result').slice(-commands.length);
@@ -73,7 +76,9 @@ const VIA_PROXY = 'NO_PROXY= no_proxy=';
 
 describe('a github_repository resource', () => {
   it('is checked out at mount_path; git log, commit and push work from bash; no token anywhere in the sandbox', async () => {
-    const s = await session([{ type: 'github_repository', url: `${git.url}/acme/widgets`, authorization_token: TOKEN, checkout: { type: 'branch', name: 'feature' } }]);
+    const s = await session([
+      { type: 'github_repository', url: `${git.url}/acme/widgets`, authorization_token: TOKEN, checkout: { type: 'branch', name: 'feature' } },
+    ]);
     const { results, log } = await turn(s.id, [
       'cd /workspace/widgets && git rev-parse --abbrev-ref HEAD && cat README.md && git log --format=%s',
       `cd /workspace/widgets && echo from-agent > agent.txt && git add agent.txt && git -c user.name=Agent -c user.email=agent@example.test commit -q -m "agent commit" && ${VIA_PROXY} git push -q origin feature 2>&1; echo pushed:$?`,
@@ -137,7 +142,12 @@ describe('a github_repository resource', () => {
     const first = await turn(s.id, ['ls /src/widgets 2>&1; echo listed']);
     const errors = first.log.filter((e) => e.type === 'session.error');
     expect(errors.map((e) => e.error)).toEqual([
-      { type: 'repository_authentication_error', message: expect.stringContaining(`Could not clone ${git.url}/acme/widgets`), repository_url: `${git.url}/acme/widgets`, retry_status: { type: 'retrying' } },
+      {
+        type: 'repository_authentication_error',
+        message: expect.stringContaining(`Could not clone ${git.url}/acme/widgets`),
+        repository_url: `${git.url}/acme/widgets`,
+        retry_status: { type: 'retrying' },
+      },
     ]);
     // The tool call ran without the repository, and the turn ended normally.
     expect(text(first.results[0])).toMatch(/No such file or directory\nlisted$/);
@@ -168,8 +178,20 @@ describe('a github_repository resource', () => {
   it('a commit checkout leaves HEAD detached at that commit', async () => {
     const sha = git.git('acme', 'widgets', 'rev-parse', 'main').trim();
     const s = await session([
-      { type: 'github_repository', url: `${git.url}/acme/widgets.git`, authorization_token: TOKEN, mount_path: '/workspace/at', checkout: { type: 'commit', sha: sha.slice(0, 12) } },
-      { type: 'github_repository', url: `${git.url}/acme/widgets`, authorization_token: TOKEN, mount_path: '/workspace/none', checkout: { type: 'commit', sha: 'deadbeefdeadbeef' } },
+      {
+        type: 'github_repository',
+        url: `${git.url}/acme/widgets.git`,
+        authorization_token: TOKEN,
+        mount_path: '/workspace/at',
+        checkout: { type: 'commit', sha: sha.slice(0, 12) },
+      },
+      {
+        type: 'github_repository',
+        url: `${git.url}/acme/widgets`,
+        authorization_token: TOKEN,
+        mount_path: '/workspace/none',
+        checkout: { type: 'commit', sha: 'deadbeefdeadbeef' },
+      },
     ]);
     const { log, results } = await turn(s.id, ['cd /workspace/at && git rev-parse HEAD && git status | head -1']);
     expect(text(results[0])).toBe(`${sha}\nHEAD detached at ${sha.slice(0, 7)}`);
@@ -217,12 +239,18 @@ describe('bad input', () => {
       ],
     ];
     for (const [resources, msg] of bad) {
-      const r = await raw(h.p, 'POST', '/v1/sessions', { body: { agent: agentId, environment_id: envId, resources }, headers: { 'anthropic-beta': 'managed-agents-2026-04-01' } });
+      const r = await raw(h.p, 'POST', '/v1/sessions', {
+        body: { agent: agentId, environment_id: envId, resources },
+        headers: { 'anthropic-beta': 'managed-agents-2026-04-01' },
+      });
       expect(r.status, JSON.stringify(resources)).toBe(400);
       expect(r.json.error.message).toMatch(msg);
     }
     const s = await session([{ type: 'github_repository', url: `${git.url}/acme/widgets`, mount_path: '/workspace/app' }]);
-    const added = await raw(h.p, 'POST', `/v1/sessions/${s.id}/resources`, { body: { type: 'file', file_id: file.id, mount_path: '/workspace/app/x' }, headers: { 'anthropic-beta': 'managed-agents-2026-04-01' } });
+    const added = await raw(h.p, 'POST', `/v1/sessions/${s.id}/resources`, {
+      body: { type: 'file', file_id: file.id, mount_path: '/workspace/app/x' },
+      headers: { 'anthropic-beta': 'managed-agents-2026-04-01' },
+    });
     expect(added.status).toBe(400);
     expect(added.json.error.message).toMatch(/body\.mount_path: \/workspace\/app\/x overlaps \/workspace\/app/);
   });
@@ -236,18 +264,28 @@ describe('server-side clones', () => {
         name: `strict-${Date.now()}`,
         config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: [`127.0.0.1:${git.port}`] } },
       } as any);
-      const agent = await strict.client.beta.agents.create({ name: `strict-${Date.now()}`, model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any);
+      const agent = await strict.client.beta.agents.create({
+        name: `strict-${Date.now()}`,
+        model: 'claude-sonnet-4-6',
+        tools: [{ type: 'agent_toolset_20260401' }],
+      } as any);
       const s = await strict.client.beta.sessions.create({
         agent: agent.id,
         environment_id: env.id,
         resources: [{ type: 'github_repository', url: `${git.url}/acme/widgets`, authorization_token: TOKEN }],
       } as any);
       const before = git.requests.length;
-      strict.model.enqueue({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'ls -A /workspace' } }] }, { content: [{ type: 'text', text: 'done' }] });
+      strict.model.enqueue(
+        { content: [{ type: 'tool_use', name: 'bash', input: { command: 'ls -A /workspace' } }] },
+        { content: [{ type: 'text', text: 'done' }] },
+      );
       await say(strict.client, s.id, 'go');
       const log = await waitForIdle(strict.client, s.id, 1, 60_000);
       expect(log.filter((e) => e.type === 'session.error').map((e) => e.error)).toEqual([
-        expect.objectContaining({ type: 'repository_clone_error', message: expect.stringMatching(/refused: 127\.0\.0\.1 is a loopback address \(PADDOCK_OUTBOUND_ALLOW_HOSTS can allow it\)/) }),
+        expect.objectContaining({
+          type: 'repository_clone_error',
+          message: expect.stringMatching(/refused: 127\.0\.0\.1 is a loopback address \(PADDOCK_OUTBOUND_ALLOW_HOSTS can allow it\)/),
+        }),
       ]);
       expect(git.requests.length).toBe(before);
     } finally {
@@ -269,7 +307,11 @@ describe('a repository served over HTTPS (as github.com is)', () => {
         name: `tls-${Date.now()}`,
         config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: [`127.0.0.1:${secure.port}`] } },
       } as any);
-      const agent = await h2.client.beta.agents.create({ name: `tls-${Date.now()}`, model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any);
+      const agent = await h2.client.beta.agents.create({
+        name: `tls-${Date.now()}`,
+        model: 'claude-sonnet-4-6',
+        tools: [{ type: 'agent_toolset_20260401' }],
+      } as any);
       const s = await h2.client.beta.sessions.create({
         agent: agent.id,
         environment_id: env.id,

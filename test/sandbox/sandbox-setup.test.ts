@@ -19,11 +19,14 @@ beforeAll(async () => {
   git = await startGitServer([TOKEN]);
   git.createRepo('acme', 'widgets', { main: { 'README.md': 'hello widgets\n' } });
   h = await harness({ PADDOCK_GITHUB_URL: git.url, PADDOCK_OUTBOUND_ALLOW_HOSTS: '127.0.0.1' });
-  agentId = (await h.client.beta.agents.create({ name: `setup-${Date.now()}`, model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any)).id;
+  agentId = (await h.client.beta.agents.create({ name: `setup-${Date.now()}`, model: 'claude-sonnet-4-6', tools: [{ type: 'agent_toolset_20260401' }] } as any))
+    .id;
   const vault = await h.client.beta.vaults.create({ display_name: 'setup' });
   vaultId = vault.id;
   const cred = (secret_name: string) =>
-    h.client.beta.vaults.credentials.create(vault.id, { auth: { type: 'environment_variable', secret_name, secret_value: `secret-${secret_name}`, networking: { type: 'limited', allowed_hosts: ['127.0.0.1'] } } } as any);
+    h.client.beta.vaults.credentials.create(vault.id, {
+      auth: { type: 'environment_variable', secret_name, secret_value: `secret-${secret_name}`, networking: { type: 'limited', allowed_hosts: ['127.0.0.1'] } },
+    } as any);
   await cred('API_TOKEN');
   // A name the packages set: the sandbox's value wins over the credential's placeholder.
   await cred('PYTHONPATH');
@@ -68,7 +71,9 @@ const clones = () => git.requests.filter((r) => r.path.includes('git-upload-pack
 describe('a sandbox with packages, a repository and credentials', () => {
   it('has all three: the packages on PYTHONPATH (over a credential of that name), the clone at its mount path, the credential as a placeholder', async () => {
     const sid = await session(await environment({ pip: ['six==1.16.0'] }), 'widgets');
-    const log = await turn(sid, [`python3 -c 'import six; print("six", six.__version__)'; echo "$PYTHONPATH"; cat /workspace/widgets/README.md; echo "$API_TOKEN" | cut -c1-15`]);
+    const log = await turn(sid, [
+      `python3 -c 'import six; print("six", six.__version__)'; echo "$PYTHONPATH"; cat /workspace/widgets/README.md; echo "$API_TOKEN" | cut -c1-15`,
+    ]);
     expect(errors(log)).toEqual([]);
     expect(results(log).map((r) => [r.is_error, text(r)])).toEqual([[false, 'six 1.16.0\n/opt/paddock/env/pip\nhello widgets\npaddock-secret-']]);
     expect(log.at(-1)).toMatchObject({ type: 'session.status_idle', stop_reason: { type: 'end_turn' } });

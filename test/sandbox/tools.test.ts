@@ -71,7 +71,13 @@ describe('bash', () => {
     const ac = new AbortController();
     const started = path.join(h.executor.dirs(S).workspace, 'interrupt-started');
     const pending = h.run(S, 'bash', { command: 'touch /workspace/interrupt-started && sleep 30' }, { signal: ac.signal });
-    while (!(await fs.access(started).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20));
+    while (
+      !(await fs.access(started).then(
+        () => true,
+        () => false,
+      ))
+    )
+      await new Promise((r) => setTimeout(r, 20));
     ac.abort();
     const r = await pending;
     expect(r.is_error).toBe(true);
@@ -98,7 +104,9 @@ describe('file tools', () => {
     const ambiguous = await h.run(S, 'edit', { file_path: 'notes/a.txt', old_string: 'two', new_string: '2' });
     expect(ambiguous.is_error).toBe(true);
     expect(textOf(ambiguous)).toMatch(/appears 2 times/);
-    expect(textOf(await h.run(S, 'edit', { file_path: 'notes/a.txt', old_string: 'one', new_string: '1' }))).toBe('edited /workspace/notes/a.txt (1 replacement)');
+    expect(textOf(await h.run(S, 'edit', { file_path: 'notes/a.txt', old_string: 'one', new_string: '1' }))).toBe(
+      'edited /workspace/notes/a.txt (1 replacement)',
+    );
     expect(textOf(await h.run(S, 'edit', { file_path: 'notes/a.txt', old_string: 'two', new_string: '2', replace_all: true }))).toBe(
       'edited /workspace/notes/a.txt (2 replacements)',
     );
@@ -121,7 +129,11 @@ describe('file tools', () => {
   it('glob lists absolute paths, newest first, skipping .git', async () => {
     await h.run(S, 'bash', { command: 'mkdir -p g/deep/x .git && touch g/a.ts .git/b.ts && sleep 0.05 && touch g/deep/x/c.ts g/d.js' });
     expect(textOf(await h.run(S, 'glob', { pattern: '**/*.ts', path: 'g' }))).toBe('/workspace/g/deep/x/c.ts\n/workspace/g/a.ts');
-    expect(textOf(await h.run(S, 'glob', { pattern: '*.{ts,js}', path: '/workspace/g' })).split('\n').sort()).toEqual(['/workspace/g/a.ts', '/workspace/g/d.js']);
+    expect(
+      textOf(await h.run(S, 'glob', { pattern: '*.{ts,js}', path: '/workspace/g' }))
+        .split('\n')
+        .sort(),
+    ).toEqual(['/workspace/g/a.ts', '/workspace/g/d.js']);
     expect(textOf(await h.run(S, 'glob', { pattern: '*.nothing' }))).toBe('no matches');
     expect((await h.run(S, 'glob', { pattern: '../*' })).is_error).toBe(true);
   });
@@ -133,7 +145,10 @@ describe('file tools', () => {
   });
 
   it('mounts file resources read-only at their mount paths', async () => {
-    const files = { content: async () => ({ stream: (await import('node:stream')).Readable.from([Buffer.from('a,b\n1,2\n')]) }), create: async () => ({ id: 'x' }) };
+    const files = {
+      content: async () => ({ stream: (await import('node:stream')).Readable.from([Buffer.from('a,b\n1,2\n')]) }),
+      create: async () => ({ id: 'x' }),
+    };
     const h2 = (await import('./harness.js')).harness({}, { files });
     try {
       const resources = [{ type: 'file', file_id: 'file_01abc', mount_path: '/workspace/data.csv' }];
@@ -163,9 +178,13 @@ describe('web tools', () => {
     expect(textOf(r)).toMatch(/from the allowed host/);
   });
 
-  it('web_search is the model provider\'s server tool, and says so if it reaches Paddock', async () => {
+  it("web_search is the model provider's server tool, and says so if it reaches Paddock", async () => {
     const defs = h.executor.definitions(['web_search', 'bash'], { web_search: { name: 'web_search', allowed_domains: ['example.com'] } });
-    expect(defs[0]).toEqual({ kind: 'server', name: 'web_search', tool: { type: 'web_search_20250305', name: 'web_search', allowed_domains: ['example.com'] } });
+    expect(defs[0]).toEqual({
+      kind: 'server',
+      name: 'web_search',
+      tool: { type: 'web_search_20250305', name: 'web_search', allowed_domains: ['example.com'] },
+    });
     expect(defs[1]).toMatchObject({ kind: 'client', name: 'bash' });
     const r = await h.run(S, 'web_search', { query: 'x' });
     expect(r.is_error).toBe(true);

@@ -102,7 +102,20 @@ describe('address classes', () => {
     expect(['2130706433', '0x7f.1', '0177.0.0.1', '127.1', '127.0.0.1.'].map(canonicalHost)).toEqual(Array(5).fill('127.0.0.1'));
     expect(['[::ffff:127.0.0.1]', '[0:0:0:0:0:ffff:7f00:1]'].map(canonicalHost)).toEqual(['::ffff:7f00:1', '::ffff:7f00:1']);
     expect(['LOCALHOST', 'localhost.', 'Example.COM'].map(canonicalHost)).toEqual(['localhost', 'localhost', 'example.com']);
-    for (const bad of ['256.0.0.1', '09.0.0.1', '1.2.3.4.5', 'a..b', '.', '', 'user@127.0.0.1', '127.0.0.1 x', '[fe80::1%eth0]', '[127.0.0.1]', 'a/b', 'host:80']) {
+    for (const bad of [
+      '256.0.0.1',
+      '09.0.0.1',
+      '1.2.3.4.5',
+      'a..b',
+      '.',
+      '',
+      'user@127.0.0.1',
+      '127.0.0.1 x',
+      '[fe80::1%eth0]',
+      '[127.0.0.1]',
+      'a/b',
+      'host:80',
+    ]) {
       expect(() => canonicalHost(bad), bad).toThrow(/is not a host name or address/);
     }
   });

@@ -261,7 +261,11 @@ describe("the server's outbound port (OAuth refresh, MCP probe)", () => {
     expect(service.hits).toBe(0);
     expect(lines).toHaveLength(2);
     for (const l of lines) {
-      expect(l).toMatchObject({ msg: 'outbound connection refused', port: service.port, reason: expect.stringMatching(/ address .*PADDOCK_OUTBOUND_ALLOW_HOSTS/) });
+      expect(l).toMatchObject({
+        msg: 'outbound connection refused',
+        port: service.port,
+        reason: expect.stringMatching(/ address .*PADDOCK_OUTBOUND_ALLOW_HOSTS/),
+      });
       expect(JSON.stringify(l)).not.toContain(SECRET);
     }
   });

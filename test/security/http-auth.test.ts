@@ -190,8 +190,15 @@ describe('every registered route', () => {
   it('only GET and HEAD of /healthz and /v1/openapi.json are public', () => {
     const routes = routeAccess(app);
     const names = routes.map((r) => `${r.method} ${r.url}`);
-    expect(names).toEqual(expect.arrayContaining(['GET /v1/sessions', 'POST /v1/files', 'GET /v1/sessions/:session_id/events/stream', 'GET /internal/debug', 'POST /admin/reset']));
-    expect(routes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`).sort()).toEqual(['GET /healthz', 'GET /v1/openapi.json', 'HEAD /healthz', 'HEAD /v1/openapi.json']);
+    expect(names).toEqual(
+      expect.arrayContaining(['GET /v1/sessions', 'POST /v1/files', 'GET /v1/sessions/:session_id/events/stream', 'GET /internal/debug', 'POST /admin/reset']),
+    );
+    expect(
+      routes
+        .filter((r) => r.public)
+        .map((r) => `${r.method} ${r.url}`)
+        .sort(),
+    ).toEqual(['GET /healthz', 'GET /v1/openapi.json', 'HEAD /healthz', 'HEAD /v1/openapi.json']);
   });
 
   it('each of the others answers 401 without a key or with a wrong one', async () => {

@@ -30,7 +30,9 @@ function rotate(dataDir: string, env: Record<string, string> = {}) {
 function sealedKeyIds(dataDir: string): string[] {
   const db = new Database(path.join(dataDir, 'paddock.db'), { readonly: true });
   try {
-    const rows = db.prepare('SELECT secret FROM credentials WHERE secret IS NOT NULL UNION ALL SELECT secret FROM session_resources WHERE secret IS NOT NULL').all() as { secret: string }[];
+    const rows = db
+      .prepare('SELECT secret FROM credentials WHERE secret IS NOT NULL UNION ALL SELECT secret FROM session_resources WHERE secret IS NOT NULL')
+      .all() as { secret: string }[];
     return [...new Set(rows.map((r) => r.secret.split(':')[1]))];
   } finally {
     db.close();

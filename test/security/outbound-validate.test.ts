@@ -36,7 +36,9 @@ function echoes(s: string): Record<string, string> {
 function traces(s: string): string[] {
   const out = [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s), new URLSearchParams({ t: s }).toString().slice(2), Buffer.from(s).toString('hex')];
   for (let pad = 0; pad < 3; pad++) {
-    const core = Buffer.concat([Buffer.alloc(pad), Buffer.from(s)]).toString('base64').slice(4, -4);
+    const core = Buffer.concat([Buffer.alloc(pad), Buffer.from(s)])
+      .toString('base64')
+      .slice(4, -4);
     out.push(core, core.replace(/\+/g, '-').replace(/\//g, '_'));
   }
   return out;
@@ -89,10 +91,19 @@ const oauth = (base: string, tokenPath: string) => ({
   type: 'mcp_oauth',
   mcp_server_url: `${base}/mcp`,
   access_token: AT,
-  refresh: { client_id: 'client', refresh_token: RT, token_endpoint: `${base}${tokenPath}`, token_endpoint_auth: { type: 'client_secret_post', client_secret: CS } },
+  refresh: {
+    client_id: 'client',
+    refresh_token: RT,
+    token_endpoint: `${base}${tokenPath}`,
+    token_endpoint_auth: { type: 'client_secret_post', client_secret: CS },
+  },
 });
 
-const refusals = (p: PaddockProcess) => p.output().split('\n').filter((l) => l.includes('outbound connection refused'));
+const refusals = (p: PaddockProcess) =>
+  p
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('outbound connection refused'));
 
 describe("the server's outbound calls", () => {
   it('refuse loopback in any spelling, reach nothing, and log why without the secret', async () => {
@@ -110,7 +121,10 @@ describe("the server's outbound calls", () => {
     await vi.waitFor(() => expect(refusals(closed)).toHaveLength(spellings.length));
     const lines = refusals(closed);
     for (const line of lines) {
-      expect(JSON.parse(line)).toMatchObject({ port: server.port, reason: expect.stringMatching(/loopback address \(PADDOCK_OUTBOUND_ALLOW_HOSTS can allow it\)$/) });
+      expect(JSON.parse(line)).toMatchObject({
+        port: server.port,
+        reason: expect.stringMatching(/loopback address \(PADDOCK_OUTBOUND_ALLOW_HOSTS can allow it\)$/),
+      });
       for (const s of [RT, AT, CS]) for (const t of traces(s)) expect(line).not.toContain(t);
     }
   });
@@ -130,7 +144,11 @@ describe("the server's outbound calls", () => {
       const auth = { ...oauth(`http://127.0.0.1:${server.port}`, '/token-ok'), mcp_server_url: `http://127.0.0.1:${server.port}/mcp?${host}` };
       auth.refresh = { ...auth.refresh, token_endpoint: `http://${host}:${server.port}/token-ok` };
       const r = await raw(open, 'POST', await credential(open, auth));
-      expect(r.json, host).toMatchObject({ status: 'invalid', mcp_probe: { http_response: { status_code: 401 } }, refresh: { status: 'connect_error', http_response: null } });
+      expect(r.json, host).toMatchObject({
+        status: 'invalid',
+        mcp_probe: { http_response: { status_code: 401 } },
+        refresh: { status: 'connect_error', http_response: null },
+      });
     }
     expect(tokenRequests).toBe(1);
     await vi.waitFor(() => expect(refusals(open).length - before).toBe(hosts.length));

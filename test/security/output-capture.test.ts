@@ -123,11 +123,15 @@ describe('output capture', () => {
     await fs.writeFile(path.join(hostDir, 'd.txt'), 'HOST-SECRET');
     await fs.symlink(secret, path.join(s.outputs, 'link.txt'));
     await fs.symlink(hostDir, path.join(s.outputs, 'linked-dir'));
-    s.atFirstCopy(['a.txt', 'b.txt', 'c.txt'], (p) => fs.symlink(secret, p), async (copying) => {
-      if (copying === 'd.txt') return;
-      await fs.rm(path.join(s.outputs, 'sub'), { recursive: true });
-      await fs.symlink(hostDir, path.join(s.outputs, 'sub'));
-    });
+    s.atFirstCopy(
+      ['a.txt', 'b.txt', 'c.txt'],
+      (p) => fs.symlink(secret, p),
+      async (copying) => {
+        if (copying === 'd.txt') return;
+        await fs.rm(path.join(s.outputs, 'sub'), { recursive: true });
+        await fs.symlink(hostDir, path.join(s.outputs, 'sub'));
+      },
+    );
     const got = await s.turn(LIMITS);
     expect(got).toHaveLength(1);
     for (const f of got) expect(await text(f)).not.toContain('HOST-SECRET');

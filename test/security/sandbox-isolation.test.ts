@@ -30,7 +30,9 @@ async function bash(command: string, session = S, hh = h): Promise<{ is_error: b
 
 describe('the tool agent is out of reach of the session', () => {
   it("the session's processes cannot see the agent, its channel or its /proc entries", async () => {
-    const r = await bash('for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done; ls -l /proc/[0-9]*/fd 2>/dev/null | grep -c pipe || true');
+    const r = await bash(
+      'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null; echo; done; ls -l /proc/[0-9]*/fd 2>/dev/null | grep -c pipe || true',
+    );
     expect(r.text).not.toMatch(/agent\.mjs|node /);
   });
 
@@ -41,7 +43,9 @@ describe('the tool agent is out of reach of the session', () => {
     await bash('export MARK=kept');
     await bash('for f in /proc/[0-9]*/fd/1; do printf "junk-without-newline" > "$f" 2>/dev/null; done; true');
     // PTRACE_SEIZE then PTRACE_DETACH: takes hold of every process it may trace without stopping it.
-    await bash('python3 -c "import ctypes\nlibc=ctypes.CDLL(None)\nfor pid in range(1,400):\n  libc.ptrace(0x4206, pid, 0, 0) == 0 and libc.ptrace(17, pid, 0, 0)\n" 2>/dev/null; true');
+    await bash(
+      'python3 -c "import ctypes\nlibc=ctypes.CDLL(None)\nfor pid in range(1,400):\n  libc.ptrace(0x4206, pid, 0, 0) == 0 and libc.ptrace(17, pid, 0, 0)\n" 2>/dev/null; true',
+    );
     await bash('kill -9 -1 2>/dev/null; true');
     const r = await bash('echo still-alive $MARK');
     expect(r).toEqual({ is_error: false, text: 'still-alive kept' });
@@ -60,7 +64,9 @@ describe('the channel to the agent treats what comes back as untrusted', () => {
   }
 
   it('a reply longer than the frame bound kills the sandbox instead of growing without bound', async () => {
-    const ch = rogue(`const chunk = 'x'.repeat(1 << 20); let n = 0; const more = () => { while (n++ < ${MAX_FRAME_BYTES / (1 << 20) + 8}) if (!process.stdout.write(chunk)) return process.stdout.once('drain', more); }; process.stdin.once('data', more); setInterval(() => {}, 1000);`);
+    const ch = rogue(
+      `const chunk = 'x'.repeat(1 << 20); let n = 0; const more = () => { while (n++ < ${MAX_FRAME_BYTES / (1 << 20) + 8}) if (!process.stdout.write(chunk)) return process.stdout.once('drain', more); }; process.stdin.once('data', more); setInterval(() => {}, 1000);`,
+    );
     await ch.ready;
     const r = await ch.call('ping', {}, 60_000);
     expect(r.is_error).toBe(true);
@@ -88,7 +94,9 @@ describe('the channel to the agent treats what comes back as untrusted', () => {
   });
 
   it('a well-formed reply still answers its call', async () => {
-    const ch = rogue(`require('readline').createInterface({input: process.stdin}).on('line', (l) => { const {id} = JSON.parse(l); process.stdout.write(JSON.stringify({id, result: {is_error: false, content: [{type: 'text', text: 'pong'}]}}) + '\\n'); });`);
+    const ch = rogue(
+      `require('readline').createInterface({input: process.stdin}).on('line', (l) => { const {id} = JSON.parse(l); process.stdout.write(JSON.stringify({id, result: {is_error: false, content: [{type: 'text', text: 'pong'}]}}) + '\\n'); });`,
+    );
     await ch.ready;
     expect(await ch.call('ping', {}, 30_000)).toEqual({ is_error: false, content: [{ type: 'text', text: 'pong' }] });
     await ch.close();
@@ -122,12 +130,18 @@ describe('the disk quota holds against background writers', () => {
   it('on a session volume: a writer left running after its command returned stops at the quota', async () => {
     const session = 'sesn_quota_bg';
     // The command returns at once; the writer goes on in the background, writing 4x the quota.
-    const r = await bash('(for i in $(seq 1 32); do head -c 8M /dev/zero > /workspace/bg$i.bin 2>/dev/null; done; touch /tmp/bg-done) >/dev/null 2>&1 &', session);
+    const r = await bash(
+      '(for i in $(seq 1 32); do head -c 8M /dev/zero > /workspace/bg$i.bin 2>/dev/null; done; touch /tmp/bg-done) >/dev/null 2>&1 &',
+      session,
+    );
     expect(r.is_error).toBe(false);
     await waitForFile(h, session, 'bg-done');
     expect(await usedBytes(h, session)).toBeLessThanOrEqual(QUOTA_MIB * 1024 * 1024);
     // A writer that fills outputs with hard links and sparse files cannot get around it either.
-    await bash('rm -f /workspace/bg*.bin; head -c 40M /dev/zero > /workspace/a.bin; for i in $(seq 1 50); do ln /workspace/a.bin /workspace/l$i 2>/dev/null; done; truncate -s 100G /workspace/sparse.bin; true', session);
+    await bash(
+      'rm -f /workspace/bg*.bin; head -c 40M /dev/zero > /workspace/a.bin; for i in $(seq 1 50); do ln /workspace/a.bin /workspace/l$i 2>/dev/null; done; truncate -s 100G /workspace/sparse.bin; true',
+      session,
+    );
     expect(await usedBytes(h, session)).toBeLessThanOrEqual(QUOTA_MIB * 1024 * 1024);
     const df = await bash('df -k /workspace | tail -1', session);
     expect(Number(df.text.trim().split(/\s+/)[1]) * 1024).toBeLessThanOrEqual(QUOTA_MIB * 1024 * 1024);
@@ -140,7 +154,11 @@ describe('the disk quota holds against background writers', () => {
       const session = 'sesn_quota_dir';
       expect(hd.executor.dirs(session).volume).toBeUndefined();
       // 1 MiB every 20 ms: about 3x the quota in total, slow enough for the guard to look often.
-      await bash('(for i in $(seq 1 200); do head -c 1M /dev/zero > /workspace/bg$i.bin; sleep 0.02; done; touch /workspace/bg-finished) >/dev/null 2>&1 &', session, hd);
+      await bash(
+        '(for i in $(seq 1 200); do head -c 1M /dev/zero > /workspace/bg$i.bin; sleep 0.02; done; touch /workspace/bg-finished) >/dev/null 2>&1 &',
+        session,
+        hd,
+      );
       await bash('sleep 10; true', session, hd);
       await expect(fs.access(path.join(hd.executor.dirs(session).workspace, 'bg-finished'))).rejects.toThrow();
       expect(await usedBytes(hd, session)).toBeLessThan(200 * 1024 * 1024);
@@ -150,7 +168,7 @@ describe('the disk quota holds against background writers', () => {
     }
   }, 120_000);
 
-  it('ulimit -f is the quota in bash\'s 1024-byte blocks', async () => {
+  it("ulimit -f is the quota in bash's 1024-byte blocks", async () => {
     expect((await bash('ulimit -f')).text).toBe(String(QUOTA_MIB * 1024));
   });
 });
@@ -160,8 +178,14 @@ describe('what the sandbox can learn about the host', () => {
     const r = await bash(`cat ${PLANTED} 2>&1; ls /etc; echo ---; cat /etc/passwd; echo ---; getent passwd root; id -un`);
     expect(r.text).not.toMatch(/PLANTED-HOST-SECRET/);
     const [ls, passwd] = r.text.split('---\n');
-    for (const hidden of ['shadow', 'gshadow', 'sudoers', 'ssh', 'systemd', 'paddock-test-planted.conf', 'machine-id']) expect(ls.split('\n')).not.toContain(hidden);
-    expect(passwd.trim().split('\n').map((l) => l.split(':')[0])).toEqual(['root', 'user']);
+    for (const hidden of ['shadow', 'gshadow', 'sudoers', 'ssh', 'systemd', 'paddock-test-planted.conf', 'machine-id'])
+      expect(ls.split('\n')).not.toContain(hidden);
+    expect(
+      passwd
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':')[0]),
+    ).toEqual(['root', 'user']);
     // What programs need is still there: TLS roots, the linker cache, alternatives.
     expect((await bash('ls /etc/ssl/certs | head -1 && test -e /etc/ld.so.cache && ls /etc/alternatives | head -1')).is_error).toBe(false);
   });

@@ -88,12 +88,21 @@ describe('sandbox escapes', () => {
   });
 
   it("cannot read another session's workspace", async () => {
-    const t = textOf(await h.run(S, 'bash', { command: `cat ../sesn_victim/workspace/secret.txt ${h.dataDir}/sandboxes/sesn_victim/workspace/secret.txt; ls /workspace/..; find / -maxdepth 6 -path /proc -prune -o -path /sys -prune -o -path /usr -prune -o -name secret.txt -print 2>/dev/null; echo done` }, { networking: limited() }));
+    const t = textOf(
+      await h.run(
+        S,
+        'bash',
+        {
+          command: `cat ../sesn_victim/workspace/secret.txt ${h.dataDir}/sandboxes/sesn_victim/workspace/secret.txt; ls /workspace/..; find / -maxdepth 6 -path /proc -prune -o -path /sys -prune -o -path /usr -prune -o -name secret.txt -print 2>/dev/null; echo done`,
+        },
+        { networking: limited() },
+      ),
+    );
     expect(t).not.toMatch(/VICTIM-DATA|^\/.*secret\.txt$/m);
     expect(textOf(await h.run('sesn_victim', 'read', { file_path: 'secret.txt' }))).toBe('VICTIM-DATA');
   });
 
-  it("sees no PADDOCK_* or ANTHROPIC_* variables or values", async () => {
+  it('sees no PADDOCK_* or ANTHROPIC_* variables or values', async () => {
     const t = textOf(await h.run(S, 'bash', { command: 'env; cat /proc/self/environ | tr "\\0" "\\n"' }, { networking: limited() }));
     expect(t).not.toMatch(/PADDOCK_|ANTHROPIC_|secret-value/);
   });
@@ -104,7 +113,12 @@ describe('network', () => {
     const net = { type: 'unrestricted' as const };
     const direct = await h.run('sesn_net1', 'bash', { command: `curl -sS -m 30 http://127.0.0.1:${paddockPort}/` }, { networking: net });
     expect(textOf(direct)).not.toMatch(/PADDOCK-API/);
-    const viaProxy = await h.run('sesn_net1', 'bash', { command: `curl -sS -m 30 --noproxy '' -x "$HTTP_PROXY" http://127.0.0.1:${paddockPort}/` }, { networking: net });
+    const viaProxy = await h.run(
+      'sesn_net1',
+      'bash',
+      { command: `curl -sS -m 30 --noproxy '' -x "$HTTP_PROXY" http://127.0.0.1:${paddockPort}/` },
+      { networking: net },
+    );
     expect(textOf(viaProxy)).not.toMatch(/PADDOCK-API/);
     expect(textOf(viaProxy)).toMatch(/network egress refused: 127\.0\.0\.1:\d+ \(.*Paddock server itself\)/);
     const fetched = await h.run('sesn_net1', 'web_fetch', { url: `http://127.0.0.1:${paddockPort}/` }, { networking: net });
@@ -113,9 +127,16 @@ describe('network', () => {
   });
 
   it('cannot reach a host outside allowed_hosts; the refusal is reported to the session', async () => {
-    const viaProxy = await h.run(S, 'bash', { command: `curl -sS -m 30 --noproxy '' -x "$HTTP_PROXY" http://127.0.0.1:${outsidePort}/; curl -sS -m 30 http://127.0.0.1:${outsidePort}/` }, { networking: limited() });
+    const viaProxy = await h.run(
+      S,
+      'bash',
+      { command: `curl -sS -m 30 --noproxy '' -x "$HTTP_PROXY" http://127.0.0.1:${outsidePort}/; curl -sS -m 30 http://127.0.0.1:${outsidePort}/` },
+      { networking: limited() },
+    );
     expect(textOf(viaProxy)).not.toMatch(/OUTSIDE-HOST/);
-    expect(textOf(viaProxy)).toMatch(new RegExp(`network egress refused: 127\\.0\\.0\\.1:${outsidePort} \\(127\\.0\\.0\\.1 is not in the environment's allowed_hosts\\)`));
+    expect(textOf(viaProxy)).toMatch(
+      new RegExp(`network egress refused: 127\\.0\\.0\\.1:${outsidePort} \\(127\\.0\\.0\\.1 is not in the environment's allowed_hosts\\)`),
+    );
     const tls = await h.run(S, 'bash', { command: `curl -sS -m 30 https://example.com/` }, { networking: limited() });
     expect(tls.is_error).toBe(true);
     expect(textOf(tls)).toMatch(/egress refused: example\.com:443/);
@@ -140,7 +161,12 @@ describe('resource limits', () => {
     expect(big.is_error).toBe(true);
     expect(textOf(big)).toMatch(/disk quota is exceeded/);
     await h.run(S, 'bash', { command: 'rm -f big.bin' }, { networking: limited() });
-    const many = await h.run(S, 'bash', { command: 'for i in $(seq 1 100); do head -c 10M /dev/zero > f$i.bin || break; done', timeout_ms: 60_000 }, { networking: limited() });
+    const many = await h.run(
+      S,
+      'bash',
+      { command: 'for i in $(seq 1 100); do head -c 10M /dev/zero > f$i.bin || break; done', timeout_ms: 60_000 },
+      { networking: limited() },
+    );
     expect(many.is_error).toBe(true);
     expect(textOf(many)).toMatch(/disk quota is exceeded/);
     expect((await h.run(S, 'write', { file_path: 'more.txt', content: 'x' }, { networking: limited() })).is_error).toBe(true);
@@ -158,7 +184,13 @@ describe('resource limits', () => {
   it('keeps working when a background process fills /tmp after its command returned', async () => {
     const filled = path.join(h.executor.dirs(S).workspace, 'tmp-filled');
     await h.run(S, 'bash', { command: '(head -c 100M /dev/zero > /tmp/fill; touch /workspace/tmp-filled) >/dev/null 2>&1 &' }, { networking: limited() });
-    while (!(await fs.access(filled).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
+    while (
+      !(await fs.access(filled).then(
+        () => true,
+        () => false,
+      ))
+    )
+      await new Promise((r) => setTimeout(r, 50));
     await stillWorks();
     const rm = await h.run(S, 'bash', { command: 'rm -f /tmp/fill /workspace/tmp-filled && df -k /tmp | tail -1' }, { networking: limited() });
     expect(rm.is_error, textOf(rm)).toBe(false);

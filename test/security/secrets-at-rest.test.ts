@@ -121,7 +121,11 @@ describe('secrets at rest and in transit', () => {
     });
     const repoId = (session.resources[1] as { id: string }).id;
     await client.beta.sessions.resources.update(repoId, { session_id: session.id, authorization_token: SECRETS.ghRotated });
-    await call('POST', `/v1/sessions/${session.id}/resources`, { type: 'github_repository', url: 'https://github.com/acme/more', authorization_token: SECRETS.ghAdded });
+    await call('POST', `/v1/sessions/${session.id}/resources`, {
+      type: 'github_repository',
+      url: 'https://github.com/acme/more',
+      authorization_token: SECRETS.ghAdded,
+    });
     await call('POST', '/v1/sessions', {
       agent: agent.id,
       environment_id: envn.id,

@@ -31,7 +31,10 @@ describe.each(DIALECTS)('event log on %s', (dialect) => {
     const n = node(h.store);
     const id = await newSession(n);
     const first = await n.events.append(id, [{ type: 'user.message', content: [{ type: 'text', text: 'héllo ✓ "quoted" \n' }] }]);
-    await n.events.append(id, [{ type: 'agent.message', content: [] }, { type: 'session.status_idle', stop_reason: { type: 'end_turn' }, stop_details: null }]);
+    await n.events.append(id, [
+      { type: 'agent.message', content: [] },
+      { type: 'session.status_idle', stop_reason: { type: 'end_turn' }, stop_details: null },
+    ]);
     const all = await n.events.all(id);
     expect(all.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(all.map((e) => e.event.type)).toEqual(['user.message', 'agent.message', 'session.status_idle']);
@@ -108,7 +111,10 @@ describe.each(DIALECTS)('event log on %s', (dialect) => {
       writers.map(async (w, wi) => {
         for (let i = 0; i < perWriter; i++) {
           const size = 1 + (i % 3);
-          await w.events.append(id, Array.from({ length: size }, (_, k) => ({ type: 'agent.message', writer: wi, n: i, k, content: [] })));
+          await w.events.append(
+            id,
+            Array.from({ length: size }, (_, k) => ({ type: 'agent.message', writer: wi, n: i, k, content: [] })),
+          );
         }
       }),
     );
@@ -129,7 +135,9 @@ describe.each(DIALECTS)('event log on %s', (dialect) => {
   it('writes a deduplicated append once when several writers race to make it', async () => {
     const writers = await Promise.all(Array.from({ length: 4 }, async () => node(await h.connect())));
     const id = await newSession(writers[0]);
-    const results = await Promise.all(writers.map((w) => w.events.append(id, [{ type: 'agent.message', content: [] }, { type: 'agent.thinking' }], { dedupeKey: 'turn-1' })));
+    const results = await Promise.all(
+      writers.map((w) => w.events.append(id, [{ type: 'agent.message', content: [] }, { type: 'agent.thinking' }], { dedupeKey: 'turn-1' })),
+    );
     const ids = results[0].map((e) => e.id);
     for (const r of results) expect(r.map((e) => e.id)).toEqual(ids);
     expect((await writers[0].events.all(id)).map((e) => e.event.id)).toEqual(ids);

@@ -70,7 +70,12 @@ describe.each(DIALECTS)('files, resources and vaults on %s', (dialect) => {
     await d.credentials.create(v2.id, { auth: { type: 'mcp_oauth', mcp_server_url: url, access_token: 'from-v2' } });
     const other = await d.credentials.create(v2.id, { auth: { type: 'static_bearer', mcp_server_url: 'https://other.example/mcp', token: 'other' } });
     await d.credentials.create(v2.id, {
-      auth: { type: 'environment_variable', secret_name: 'API_KEY', secret_value: 'env-secret', networking: { type: 'limited', allowed_hosts: ['api.example.com'] } },
+      auth: {
+        type: 'environment_variable',
+        secret_name: 'API_KEY',
+        secret_value: 'env-secret',
+        networking: { type: 'limited', allowed_hosts: ['api.example.com'] },
+      },
     });
     await d.credentials.archive(v2.id, other.id);
 

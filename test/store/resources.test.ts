@@ -89,7 +89,9 @@ describe.each(DIALECTS)('agents, environments and sessions on %s', (dialect) => 
     const env = await environments.create({ name: `sessions-${dialect}` });
     const mine: string[] = [];
     for (let i = 0; i < 12; i++) mine.push((await sessions.create({ agent: agent.id, environment_id: env.id, title: `s${i}` })).session.id);
-    const theirs = (await sessions.create({ agent: other.id, environment_id: env.id, initial_events: [{ type: 'user.message', content: [{ type: 'text', text: 'hi' }] }] })).session.id;
+    const theirs = (
+      await sessions.create({ agent: other.id, environment_id: env.id, initial_events: [{ type: 'user.message', content: [{ type: 'text', text: 'hi' }] }] })
+    ).session.id;
 
     const listed = await sessions.list(sessionQuery({ agentId: agent.id }));
     expect(listed.map((s) => s.id)).toEqual([...mine].reverse());

@@ -42,7 +42,9 @@ export async function startFakeOAuthMcp(): Promise<FakeOAuthMcp> {
       }
       const id = JSON.parse(body).id;
       res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'fake', version: '1' } } }));
+      return res.end(
+        JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'fake', version: '1' } } }),
+      );
     }
     if (route === '/token' && req.method === 'POST') {
       const form = new URLSearchParams(body);

@@ -29,7 +29,13 @@ export interface GitServer {
   close(): Promise<void>;
 }
 
-export const GIT_ENV = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', HOME: '/nonexistent', LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin' };
+export const GIT_ENV = {
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_CONFIG_NOSYSTEM: '1',
+  HOME: '/nonexistent',
+  LC_ALL: 'C',
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+};
 const ID = ['-c', 'user.name=Test Server', '-c', 'user.email=server@example.test', '-c', 'init.defaultBranch=main'];
 
 function tokenOf(auth: string | undefined, tokens: Set<string>): string | undefined {
@@ -102,7 +108,8 @@ export async function startGitServer(tokens: string[], opts: { tls?: { key: stri
   const server = opts.tls ? https.createServer(opts.tls, handler) : http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  const run = (cwd: string, ...args: string[]) => execFileSync('git', [...ID, ...args], { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = (cwd: string, ...args: string[]) =>
+    execFileSync('git', [...ID, ...args], { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return {
     url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,

@@ -48,11 +48,19 @@ export interface TestMcpServer {
 
 const TOOLS = [
   { name: 'echo', description: 'Echoes text back', inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } },
-  { name: 'big', description: 'Answers with that many characters', inputSchema: { type: 'object', properties: { chars: { type: 'number' } }, required: ['chars'] } },
+  {
+    name: 'big',
+    description: 'Answers with that many characters',
+    inputSchema: { type: 'object', properties: { chars: { type: 'number' } }, required: ['chars'] },
+  },
   { name: 'slow', description: 'Answers after a delay', inputSchema: { type: 'object', properties: { ms: { type: 'number' } } } },
   { name: 'leak', description: 'Answers with the token it was sent', inputSchema: { type: 'object', properties: {} } },
   { name: 'fail', description: 'Answers with a JSON-RPC error', inputSchema: { type: 'object', properties: {} } },
-  { name: 'add', description: 'Adds two numbers', inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] } },
+  {
+    name: 'add',
+    description: 'Adds two numbers',
+    inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] },
+  },
 ];
 
 function read(req: IncomingMessage): Promise<string> {
@@ -66,7 +74,11 @@ function read(req: IncomingMessage): Promise<string> {
 const bearerOf = (req: IncomingMessage) => /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
 
 export async function startTestMcpServer(opts: { transport?: 'streamable' | 'sse'; tokens?: string[]; extraTools?: number } = {}): Promise<TestMcpServer> {
-  const extra = Array.from({ length: opts.extraTools ?? 0 }, (_, i) => ({ name: `extra_${i}`, description: 'One of many', inputSchema: { type: 'object', properties: {} } }));
+  const extra = Array.from({ length: opts.extraTools ?? 0 }, (_, i) => ({
+    name: `extra_${i}`,
+    description: 'One of many',
+    inputSchema: { type: 'object', properties: {} },
+  }));
   const mode = opts.transport ?? 'streamable';
   const sessions = new Map<string, Transport>();
   const sockets = new Set<Socket>();
@@ -132,7 +144,9 @@ export async function startTestMcpServer(opts: { transport?: 'streamable' | 'sse
     const refresh = `mcp-refresh-${n}-${randomUUID()}`;
     s.tokens.add(access);
     s.refreshTokens.set(refresh, client);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: access, refresh_token: refresh, token_type: 'Bearer', expires_in: 3600 }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ access_token: access, refresh_token: refresh, token_type: 'Bearer', expires_in: 3600 }));
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -150,11 +164,18 @@ export async function startTestMcpServer(opts: { transport?: 'streamable' | 'sse
       const sid = req.headers['mcp-session-id'] as string | undefined;
       const body = req.method === 'POST' ? JSON.parse((await read(req)) || 'null') : undefined;
       let transport = sid ? (sessions.get(sid) as StreamableHTTPServerTransport | undefined) : undefined;
-      if (sid && !transport) return void res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+      if (sid && !transport)
+        return void res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
       if (!transport) {
         if (req.method !== 'POST') return void res.writeHead(405).end();
         let current = tok;
-        const t = new StreamableHTTPServerTransport({ enableJsonResponse: process.env.MCP_JSON === '1', sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void sessions.set(id, t) });
+        const t = new StreamableHTTPServerTransport({
+          enableJsonResponse: process.env.MCP_JSON === '1',
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => void sessions.set(id, t),
+        });
         t.onclose = () => t.sessionId && sessions.delete(t.sessionId);
         (t as any).currentToken = (v?: string) => (v === undefined ? current : (current = v));
         await mcpServer(() => current).connect(t);

@@ -89,7 +89,24 @@ export async function startPostgres(): Promise<PostgresServer> {
   });
   const port = await freePort();
   // Durability is not what these tests are about; turning it off keeps a 2-core CI fast.
-  const args = ['-D', dataDir, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
+  const args = [
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=200',
+  ];
   const proc = spawn(path.join(bin, 'postgres'), args, { stdio: ['ignore', 'pipe', 'pipe'], ...owner });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -99,10 +116,14 @@ export async function startPostgres(): Promise<PostgresServer> {
   // process, a worker killed by the runner), a watchdog stops the server and removes its files.
   // It finds the server by its pid file: after a restart the server is pg_ctl's child, not ours.
   const pidFile = path.join(dataDir, 'postmaster.pid');
-  const watchdog = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -QUIT $(head -1 '${pidFile}') 2>/dev/null; sleep 2; rm -rf '${dir}'`], {
-    detached: true,
-    stdio: 'ignore',
-  });
+  const watchdog = spawn(
+    'sh',
+    ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -QUIT $(head -1 '${pidFile}') 2>/dev/null; sleep 2; rm -rf '${dir}'`],
+    {
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
   watchdog.unref();
   const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
   await waitReady(admin, proc, () => out);
@@ -129,7 +150,8 @@ export async function startPostgres(): Promise<PostgresServer> {
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
     async restart({ downMs = 0 } = {}) {
-      const pgCtl = (...a: string[]) => execFileSync(path.join(bin, 'pg_ctl'), [...a, '-D', dataDir, '-w', '-l', path.join(dir, 'restarted.log')], { stdio: 'pipe', ...owner });
+      const pgCtl = (...a: string[]) =>
+        execFileSync(path.join(bin, 'pg_ctl'), [...a, '-D', dataDir, '-w', '-l', path.join(dir, 'restarted.log')], { stdio: 'pipe', ...owner });
       if (downMs === 0) pgCtl('restart', '-m', 'fast');
       else {
         pgCtl('stop', '-m', 'fast');

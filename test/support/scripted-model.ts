@@ -107,7 +107,9 @@ export async function startScriptedModel(): Promise<ScriptedModel> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST' || !req.url?.startsWith('/v1/messages')) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'not found' } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'not found' } }));
       return;
     }
     const body = JSON.parse((await readBody(req)) || '{}');
@@ -146,15 +148,18 @@ export async function startScriptedModel(): Promise<ScriptedModel> {
     for (const [index, b] of msg.content.entries()) {
       if (b.type === 'text') {
         await send('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '', citations: null } });
-        for (const text of chunks(b.text as string)) await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
+        for (const text of chunks(b.text as string))
+          await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
       } else if (b.type === 'thinking') {
         await send('content_block_start', { type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } });
-        for (const thinking of chunks(b.thinking as string)) await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking } });
+        for (const thinking of chunks(b.thinking as string))
+          await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking } });
         await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: b.signature } });
       } else {
         await send('content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: b.id, name: b.name, input: {} } });
         const json = JSON.stringify(b.input);
-        for (let i = 0; i < json.length; i += 10) await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: json.slice(i, i + 10) } });
+        for (let i = 0; i < json.length; i += 10)
+          await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: json.slice(i, i + 10) } });
       }
       await send('content_block_stop', { type: 'content_block_stop', index });
       if (r.hang && index === 0) {
@@ -163,7 +168,11 @@ export async function startScriptedModel(): Promise<ScriptedModel> {
       }
     }
     if (r.hang) while (!gone) await sleep(50);
-    await send('message_delta', { type: 'message_delta', delta: { stop_reason: msg.stop_reason, stop_sequence: null }, usage: { output_tokens: msg.usage.output_tokens } });
+    await send('message_delta', {
+      type: 'message_delta',
+      delta: { stop_reason: msg.stop_reason, stop_sequence: null },
+      usage: { output_tokens: msg.usage.output_tokens },
+    });
     await send('message_stop', { type: 'message_stop' });
     res.end();
   }

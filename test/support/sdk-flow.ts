@@ -30,7 +30,13 @@ function lastUserTurn(body: { messages?: Array<{ role: string; content: unknown 
 export function flowScript(req: RecordedRequest): ScriptedResponse {
   const turn = lastUserTurn(req.body);
   if (turn.toolResult !== undefined) return { content: [{ type: 'text', text: `The tool said: ${turn.toolResult}` }] };
-  if (/weather/i.test(turn.text)) return { content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', name: 'get_weather', input: { city: 'Oslo' } }] };
+  if (/weather/i.test(turn.text))
+    return {
+      content: [
+        { type: 'text', text: 'Checking.' },
+        { type: 'tool_use', name: 'get_weather', input: { city: 'Oslo' } },
+      ],
+    };
   return { content: [{ type: 'text', text: FLOW_GREETING }] };
 }
 
@@ -46,7 +52,12 @@ export async function startFlowServer(): Promise<FlowServer> {
   const model = await startScriptedModel();
   model.setFallback(flowScript);
   const p = await startPaddock({ env: { ANTHROPIC_BASE_URL: model.url, PADDOCK_MODEL_RETRY_BASE_MS: '20', PADDOCK_MODEL_RETRY_MAX_MS: '100' } });
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ANTHROPIC_BASE_URL: p.url, ANTHROPIC_API_KEY: p.apiKey };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    ANTHROPIC_BASE_URL: p.url,
+    ANTHROPIC_API_KEY: p.apiKey,
+  };
   if (process.env.JAVA_HOME) env.JAVA_HOME = process.env.JAVA_HOME;
   return {
     p,
@@ -61,12 +72,16 @@ export async function startFlowServer(): Promise<FlowServer> {
 
 /** Runs an SDK program to completion (bounded), failing with everything it printed. */
 export async function runFlowProgram(file: string, args: string[], opts: { env: Record<string, string>; cwd?: string; timeoutMs?: number }): Promise<string> {
-  const { stdout } = await promisify(execFile)(file, args, { env: opts.env, cwd: opts.cwd, timeout: opts.timeoutMs ?? 180_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }).catch(
-    (err: { stdout?: string; stderr?: string; code?: unknown; signal?: unknown }) => {
-      // Not err.message: it repeats the command line (a Java classpath is long) and the output.
-      throw new Error(`${path.basename(file)} failed (exit ${String(err.code)}, signal ${String(err.signal)}):\n${err.stderr ?? ''}${err.stdout ?? ''}`);
-    },
-  );
+  const { stdout } = await promisify(execFile)(file, args, {
+    env: opts.env,
+    cwd: opts.cwd,
+    timeout: opts.timeoutMs ?? 180_000,
+    killSignal: 'SIGKILL',
+    maxBuffer: 16 << 20,
+  }).catch((err: { stdout?: string; stderr?: string; code?: unknown; signal?: unknown }) => {
+    // Not err.message: it repeats the command line (a Java classpath is long) and the output.
+    throw new Error(`${path.basename(file)} failed (exit ${String(err.code)}, signal ${String(err.signal)}):\n${err.stderr ?? ''}${err.stdout ?? ''}`);
+  });
   return stdout;
 }
 

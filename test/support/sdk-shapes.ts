@@ -69,7 +69,15 @@ export class SdkShapes {
   static load(files: string[] = WIRE_FILES): SdkShapes {
     const roots = files.map((f) => path.join(SDK, f));
     const real = new Set(roots);
-    const options: ts.CompilerOptions = { strict: true, noEmit: true, skipLibCheck: true, types: [], noResolve: false, lib: ['lib.es5.d.ts'], target: ts.ScriptTarget.ES2022 };
+    const options: ts.CompilerOptions = {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: [],
+      noResolve: false,
+      lib: ['lib.es5.d.ts'],
+      target: ts.ScriptTarget.ES2022,
+    };
     const host = ts.createCompilerHost(options);
     const getSourceFile = host.getSourceFile.bind(host);
     host.getSourceFile = (name, lang, ...rest) => {
@@ -171,7 +179,9 @@ export class SdkShapes {
     });
     if (tries.some((x) => x.errs.length === 0)) return;
     const tag = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>).type : undefined;
-    const tagged = tries.filter((x) => x.member.getProperty('type') && this.literalsOf(this.checker.getTypeOfSymbol(x.member.getProperty('type')!)).includes(tag as string));
+    const tagged = tries.filter(
+      (x) => x.member.getProperty('type') && this.literalsOf(this.checker.getTypeOfSymbol(x.member.getProperty('type')!)).includes(tag as string),
+    );
     if (tag !== undefined && tagged.length === 0 && tries.some((x) => x.member.getProperty('type'))) {
       const known = tries.flatMap((x) => (x.member.getProperty('type') ? this.literalsOf(this.checker.getTypeOfSymbol(x.member.getProperty('type')!)) : []));
       out.push({ path: `${at}.type`, kind: 'literal', detail: `${JSON.stringify(tag)} is none of ${known.map((k) => JSON.stringify(k)).join(' | ')}` });

@@ -7,7 +7,11 @@ import forge from 'node-forge';
  */
 export function testCertificates(hosts: string[]): { caPem: string; keyPem: string; certPem: string } {
   const pair = () => {
-    const k = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const k = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
     return { pem: k.privateKey, priv: forge.pki.privateKeyFromPem(k.privateKey), pub: forge.pki.publicKeyFromPem(k.publicKey) };
   };
   const caKey = pair();
@@ -19,7 +23,11 @@ export function testCertificates(hosts: string[]): { caPem: string; keyPem: stri
   const caName = [{ name: 'commonName', value: 'Paddock test upstream CA' }];
   ca.setSubject(caName);
   ca.setIssuer(caName);
-  ca.setExtensions([{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, critical: true }, { name: 'subjectKeyIdentifier' }]);
+  ca.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
   ca.sign(caKey.priv, forge.md.sha256.create());
   const leafKey = pair();
   const leaf = forge.pki.createCertificate();

@@ -16,7 +16,8 @@ import { startPaddock } from '../support/paddock.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-const load = (env: Record<string, string>) => loadConfig({ PADDOCK_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'paddock-config-')), PADDOCK_API_KEYS: 'k', ...env });
+const load = (env: Record<string, string>) =>
+  loadConfig({ PADDOCK_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'paddock-config-')), PADDOCK_API_KEYS: 'k', ...env });
 
 /** The variable names in the first column of the README's configuration table. */
 function documented(): Set<string> {
@@ -49,8 +50,14 @@ describe('configuration', () => {
     await loadConfig(env);
     const docs = documented();
     expect(docs.size).toBeGreaterThan(30);
-    expect([...read].filter((n) => !docs.has(n)), 'read but not in the README table').toEqual([]);
-    expect([...docs].filter((n) => !read.has(n)), 'in the README table but never read').toEqual([]);
+    expect(
+      [...read].filter((n) => !docs.has(n)),
+      'read but not in the README table',
+    ).toEqual([]);
+    expect(
+      [...docs].filter((n) => !read.has(n)),
+      'in the README table but never read',
+    ).toEqual([]);
 
     // The entry point hands process.env to loadConfig; no other code looks at it.
     const readers: string[] = [];
@@ -105,7 +112,13 @@ describe('configuration', () => {
   });
 
   it('takes the edges of each range, and reads units as documented', async () => {
-    const c = await load({ PORT: '0', PADDOCK_RUNTIME_IDLE_STATES: '0', PADDOCK_MODEL_MAX_RETRIES: '0', PADDOCK_SANDBOX_IDLE_SECONDS: '2', PADDOCK_SANDBOX_CAPTURE_MB: '3' });
+    const c = await load({
+      PORT: '0',
+      PADDOCK_RUNTIME_IDLE_STATES: '0',
+      PADDOCK_MODEL_MAX_RETRIES: '0',
+      PADDOCK_SANDBOX_IDLE_SECONDS: '2',
+      PADDOCK_SANDBOX_CAPTURE_MB: '3',
+    });
     expect(c.server.port).toBe(0);
     expect(c.runtime).toMatchObject({ idleStatesKept: 0, maxRetries: 0 });
     expect(c.sandbox.idleMs).toBe(2000);

@@ -31,10 +31,17 @@ class Log {
   }
 
   /** One model request, answered with `blocks` (agent.* events), ended ok with `usage`. */
-  request(blocks: Array<{ type: string; [k: string]: unknown }>, usage: Record<string, number> = { input_tokens: 10, output_tokens: 5 }): { start: string; ids: string[] } {
+  request(
+    blocks: Array<{ type: string; [k: string]: unknown }>,
+    usage: Record<string, number> = { input_tokens: 10, output_tokens: 5 },
+  ): { start: string; ids: string[] } {
     const start = this.add('span.model_request_start');
     const ids = blocks.map((b) => this.add(b.type, b));
-    this.add('span.model_request_end', { model_request_start_id: start, is_error: false, model_usage: { cache_creation_input_tokens: 0, cache_read_input_tokens: 0, ...usage } });
+    this.add('span.model_request_end', {
+      model_request_start_id: start,
+      is_error: false,
+      model_usage: { cache_creation_input_tokens: 0, cache_read_input_tokens: 0, ...usage },
+    });
     return { start, ids };
   }
 
@@ -48,7 +55,12 @@ class Log {
 }
 
 const say = (text: string) => ({ type: 'agent.message', content: [{ type: 'text', text }] });
-const bash = (permission: 'allow' | 'ask' | 'deny' = 'allow') => ({ type: 'agent.tool_use', name: 'bash', input: { command: 'ls' }, evaluated_permission: permission });
+const bash = (permission: 'allow' | 'ask' | 'deny' = 'allow') => ({
+  type: 'agent.tool_use',
+  name: 'bash',
+  input: { command: 'ls' },
+  evaluated_permission: permission,
+});
 const custom = (name = 'lookup') => ({ type: 'agent.custom_tool_use', name, input: {} });
 const retrying = { type: 'model_overloaded_error', message: 'overloaded', retry_status: { type: 'retrying' } };
 const exhausted = { ...retrying, retry_status: { type: 'exhausted' } };
@@ -84,7 +96,11 @@ describe('what a session owes', () => {
     const start = log.add('span.model_request_start');
     log.user('second, sent mid-request');
     log.add('agent.message', say('answer to first'));
-    log.add('span.model_request_end', { model_request_start_id: start, is_error: false, model_usage: { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } });
+    log.add('span.model_request_end', {
+      model_request_start_id: start,
+      is_error: false,
+      model_usage: { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    });
     expect(log.state().owed).toEqual({ kind: 'open_request' });
     log.add('span.model_request_start');
     const s = log.state();
@@ -108,7 +124,10 @@ describe('what a session owes', () => {
     log.add('span.model_request_start');
     expect(log.state().messages.at(-1)).toEqual({
       role: 'user',
-      content: [{ type: 'tool_result', tool_use_id: ids[0], content: [{ type: 'text', text: 'a.txt' }] }, { type: 'text', text: 'and be quick' }],
+      content: [
+        { type: 'tool_result', tool_use_id: ids[0], content: [{ type: 'text', text: 'a.txt' }] },
+        { type: 'text', text: 'and be quick' },
+      ],
     });
   });
 
@@ -194,7 +213,12 @@ describe('what a session owes', () => {
     log.user('never mind');
     log.add('span.model_request_start');
     expect(log.state().messages.at(-1)!.content).toEqual([
-      { type: 'tool_result', tool_use_id: ids[0], content: [{ type: 'text', text: 'The user interrupted this tool call before it finished.' }], is_error: true },
+      {
+        type: 'tool_result',
+        tool_use_id: ids[0],
+        content: [{ type: 'text', text: 'The user interrupted this tool call before it finished.' }],
+        is_error: true,
+      },
       { type: 'text', text: 'never mind' },
     ]);
   });
@@ -238,7 +262,10 @@ describe('what a session owes', () => {
     }
 
     it('a failed package install ends the turn: the other calls are not run, idle end_turn is owed, and the model hears of both calls with the next message', () => {
-      const { log, ids } = firstCallWith({ type: 'unknown_error', message: 'install failed', retry_status: { type: 'exhausted' } }, { text: 'install failed', is_error: true });
+      const { log, ids } = firstCallWith(
+        { type: 'unknown_error', message: 'install failed', retry_status: { type: 'exhausted' } },
+        { text: 'install failed', is_error: true },
+      );
       expect(log.state()).toMatchObject({ failures: 0, owed: { kind: 'idle', stop_reason: { type: 'end_turn' } } });
       log.idle({ type: 'end_turn' });
       expect(log.state().owed).toEqual({ kind: 'none' });
@@ -248,7 +275,12 @@ describe('what a session owes', () => {
         role: 'user',
         content: [
           { type: 'tool_result', tool_use_id: ids[0], content: [{ type: 'text', text: 'install failed' }], is_error: true },
-          { type: 'tool_result', tool_use_id: ids[1], content: [{ type: 'text', text: expect.stringMatching(/^This tool call was not run: the turn ended with an error/) }], is_error: true },
+          {
+            type: 'tool_result',
+            tool_use_id: ids[1],
+            content: [{ type: 'text', text: expect.stringMatching(/^This tool call was not run: the turn ended with an error/) }],
+            is_error: true,
+          },
           { type: 'text', text: 'again' },
         ],
       });
@@ -286,7 +318,12 @@ describe('what a session owes', () => {
 
   it('system.message text is appended to the system prompt, in order, and is not a turn of its own', () => {
     const log = new Log();
-    log.add('system.message', { content: [{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }] });
+    log.add('system.message', {
+      content: [
+        { type: 'text', text: 'one' },
+        { type: 'text', text: 'two' },
+      ],
+    });
     log.add('system.message', { content: [{ type: 'text', text: 'three' }] });
     expect(log.state()).toMatchObject({ systemAppend: ['one', 'two', 'three'], owed: { kind: 'none' } });
   });
@@ -306,7 +343,13 @@ describe('what a session owes', () => {
     expect(s.compactedSinceLastRequest).toBe(true);
     expect(s.messages).toHaveLength(2);
     expect(texts(s.messages[0])[0]).toMatch(/the user wants a long task done$/);
-    expect(s.messages[1]).toMatchObject({ role: 'assistant', content: [{ type: 'text', text: 'working' }, { type: 'tool_use', id: ids[1] }] });
+    expect(s.messages[1]).toMatchObject({
+      role: 'assistant',
+      content: [
+        { type: 'text', text: 'working' },
+        { type: 'tool_use', id: ids[1] },
+      ],
+    });
     log.add('span.model_request_start');
     expect(log.state().compactedSinceLastRequest).toBe(false);
   });

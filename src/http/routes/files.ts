@@ -38,7 +38,10 @@ export function fileRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   app.get('/v1/files', { schema: { tags, querystring: FileListQuery, response: Responds(FilePage) } }, async (req) => listFiles(ctx, req.query));
   app.get('/v1/files/:file_id', { schema: { tags, params, response: Responds(FileMetadata) } }, async (req) => ctx.files.get(req.params.file_id));
   // Served with the content type the file was stored with, so any type may come back.
-  const content: unknown = { 200: { description: 'The file content, with its stored content type', content: { '*/*': { schema: Type.String({ contentEncoding: 'binary' }) } } }, '4xx': ErrorEnvelope };
+  const content: unknown = {
+    200: { description: 'The file content, with its stored content type', content: { '*/*': { schema: Type.String({ contentEncoding: 'binary' }) } } },
+    '4xx': ErrorEnvelope,
+  };
   app.get('/v1/files/:file_id/content', { schema: { tags, params, response: content } }, async (req, reply) => {
     const { file, stream } = await ctx.files.content(req.params.file_id);
     reply.header('content-type', file.mime_type);
@@ -46,7 +49,9 @@ export function fileRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
     return reply.send(stream);
   });
-  app.delete('/v1/files/:file_id', { schema: { tags, params, response: Responds(Deleted('file_deleted')) } }, async (req) => ctx.files.delete(req.params.file_id));
+  app.delete('/v1/files/:file_id', { schema: { tags, params, response: Responds(Deleted('file_deleted')) } }, async (req) =>
+    ctx.files.delete(req.params.file_id),
+  );
 }
 
 async function upload(ctx: AppContext, req: FastifyRequest) {
@@ -92,7 +97,11 @@ async function listFiles(ctx: AppContext, q: ListQuery) {
     return { data, next_page: null, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
   }
   const req = legacyRequest(q) ?? pageRequest(q, { order: 'desc', defaultLimit: 20 });
-  const page = await keysetPage(req, (f: FileObject) => f.id, (f) => ctx.files.list({ ...f, scopeId }));
+  const page = await keysetPage(
+    req,
+    (f: FileObject) => f.id,
+    (f) => ctx.files.list({ ...f, scopeId }),
+  );
   // Paging back (`before_id`) reports whether more lies behind; otherwise whether more lies ahead.
   const hasMore = req.cursor?.d === 'prev' ? page.prev_page !== null : page.next_page !== null;
   return {

@@ -16,11 +16,9 @@ import { vaultCredentialRoutes } from './vaults/credentials.js';
 export async function registerRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   // The routes that answer without an API key (src/http/auth.ts): load balancers have none, and
   // the API's description is public.
-  app.get(
-    '/healthz',
-    { config: { public: true }, schema: { tags: ['meta'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
-    async () => ({ status: 'ok' as const }),
-  );
+  app.get('/healthz', { config: { public: true }, schema: { tags: ['meta'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
+    status: 'ok' as const,
+  }));
   openApiRoute(app);
   agentRoutes(app, ctx);
   agentVersionRoutes(app, ctx);

@@ -11,8 +11,10 @@ const params = Params('session_id');
 export function sessionRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['sessions'];
-  app.post('/v1/sessions', { schema: { tags, body: SessionCreate, response: Responds(Session) } }, async (req) =>
-    (await ctx.sessions.create(req.body)).session,
+  app.post(
+    '/v1/sessions',
+    { schema: { tags, body: SessionCreate, response: Responds(Session) } },
+    async (req) => (await ctx.sessions.create(req.body)).session,
   );
   app.get('/v1/sessions/:session_id', { schema: { tags, params, response: Responds(Session) } }, async (req) => ctx.sessions.get(req.params.session_id));
   app.post('/v1/sessions/:session_id', { schema: { tags, params, body: SessionUpdate, response: Responds(Session) } }, async (req) =>

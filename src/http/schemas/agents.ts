@@ -31,10 +31,7 @@ const ToolDefaults = Type.Object({ enabled: Opt(Type.Boolean()), permission_poli
 
 const Domains = Type.Array(Str(253, 1), { minItems: 1, maxItems: 64, 'x-error': 'must be a list of 1-64 domains' });
 
-const ToolReference = Type.Object(
-  { type: Type.Literal('tool_reference'), name: Str(128, 1) },
-  { 'x-error': { type: 'must be {type: tool_reference, name}' } },
-);
+const ToolReference = Type.Object({ type: Type.Literal('tool_reference'), name: Str(128, 1) }, { 'x-error': { type: 'must be {type: tool_reference, name}' } });
 const AllOrNone = [Literals(['all', 'none']), ...(['all', 'none'] as const).map((t) => Type.Object({ type: Type.Literal(t) }))];
 const filterError = { 'x-error': { type: 'must be "all", "none" or a filter object' } };
 /** A web_fetch URL source filter: all, none, or only/except a list of tools. */
@@ -54,11 +51,13 @@ const BuiltinConfig = Type.Object({
   allowed_domains: Type.Optional(Domains),
   blocked_domains: Type.Optional(Domains),
   // web_fetch only.
-  url_sources: Opt(Type.Object({
-    client_tool_results: Opt(ToolFilter),
-    server_tool_results: Opt(ToolFilter),
-    user_input: Opt(UserInputFilter),
-  })),
+  url_sources: Opt(
+    Type.Object({
+      client_tool_results: Opt(ToolFilter),
+      server_tool_results: Opt(ToolFilter),
+      user_input: Opt(UserInputFilter),
+    }),
+  ),
   max_content_tokens: Opt(Type.Integer({ minimum: 1, 'x-error': 'must be a positive integer' })),
   // web_search only.
   user_location: Opt(
@@ -108,10 +107,10 @@ export const McpServers = Type.Array(
   { maxItems: 20, 'x-error': { maxItems: 'at most 20 MCP servers' } },
 );
 
-export const Skills = Type.Array(
-  Type.Object({ type: Literals(['anthropic', 'custom']), skill_id: Str(128, 1), version: Opt(Str(64, 1)) }),
-  { maxItems: 20, 'x-error': { maxItems: 'at most 20 skills' } },
-);
+export const Skills = Type.Array(Type.Object({ type: Literals(['anthropic', 'custom']), skill_id: Str(128, 1), version: Opt(Str(64, 1)) }), {
+  maxItems: 20,
+  'x-error': { maxItems: 'at most 20 skills' },
+});
 
 const ExecutionIdentity = Type.Union([
   Type.Object({ type: Type.Literal('service_account') }),

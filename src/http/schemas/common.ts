@@ -8,7 +8,10 @@ export const Nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()]
 export const Opt = <T extends TSchema>(s: T) => Type.Optional(Nullable(s));
 
 export const Literals = <const T extends string>(values: readonly T[], options: Record<string, unknown> = {}) =>
-  Type.Union(values.map((v) => Type.Literal(v)), options);
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  );
 
 /** A string of `min`–`max` characters. */
 export const Str = (max: number, min = 0, options: Record<string, unknown> = {}) =>
@@ -43,7 +46,7 @@ export const Order = Literals(['asc', 'desc'] as const, { 'x-error': 'must be on
 
 /** `page` (an opaque cursor from `next_page`) and `limit`: every PageCursor list. */
 export const PageQuery = (maxLimit = 100) => ({
-  page: Type.Optional(Type.String({ description: 'A cursor from a previous page\'s next_page (or prev_page).' })),
+  page: Type.Optional(Type.String({ description: "A cursor from a previous page's next_page (or prev_page)." })),
   limit: Type.Optional(QueryInt(1, maxLimit)),
 });
 

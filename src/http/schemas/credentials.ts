@@ -21,10 +21,11 @@ const Networking = Type.Union([
   Exact('unrestricted networking', { type: Type.Literal('unrestricted') }),
   Exact('limited networking', {
     type: Type.Literal('limited'),
-    allowed_hosts: Type.Array(
-      Type.String({ maxLength: 253, pattern: HOST, 'x-error': 'must be a bare host name, an IPv4 address or a *.wildcard' }),
-      { minItems: 1, maxItems: 16, 'x-error': 'must list 1-16 hosts' },
-    ),
+    allowed_hosts: Type.Array(Type.String({ maxLength: 253, pattern: HOST, 'x-error': 'must be a bare host name, an IPv4 address or a *.wildcard' }), {
+      minItems: 1,
+      maxItems: 16,
+      'x-error': 'must list 1-16 hosts',
+    }),
   }),
 ]);
 
@@ -113,14 +114,25 @@ export const Credential = Type.Object({
       type: Type.Literal('mcp_oauth'),
       mcp_server_url: Type.String(),
       expires_at: Nullable(Type.String()),
-      refresh: Nullable(Type.Object({ client_id: Type.String(), token_endpoint: Type.String(), token_endpoint_auth: Type.Object({ type: Literals(['none', 'client_secret_basic', 'client_secret_post']) }), resource: Nullable(Type.String()), scope: Nullable(Type.String()) })),
+      refresh: Nullable(
+        Type.Object({
+          client_id: Type.String(),
+          token_endpoint: Type.String(),
+          token_endpoint_auth: Type.Object({ type: Literals(['none', 'client_secret_basic', 'client_secret_post']) }),
+          resource: Nullable(Type.String()),
+          scope: Nullable(Type.String()),
+        }),
+      ),
     }),
     Type.Object({ type: Type.Literal('static_bearer'), mcp_server_url: Type.String() }),
     Type.Object({
       type: Type.Literal('environment_variable'),
       secret_name: Type.String(),
       injection_location: Type.Object({ body: Type.Boolean(), header: Type.Boolean() }),
-      networking: Type.Union([Type.Object({ type: Type.Literal('unrestricted') }), Type.Object({ type: Type.Literal('limited'), allowed_hosts: Type.Array(Type.String()) })]),
+      networking: Type.Union([
+        Type.Object({ type: Type.Literal('unrestricted') }),
+        Type.Object({ type: Type.Literal('limited'), allowed_hosts: Type.Array(Type.String()) }),
+      ]),
     }),
   ]),
   ...Times,

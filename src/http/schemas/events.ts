@@ -13,7 +13,10 @@ const Text = (max = MAX_TEXT, options: Record<string, unknown> = {}) =>
 const source = {
   base64: Type.Object({ type: Type.Literal('base64'), data: Text(50_000_000), media_type: Text(255) }),
   text: Type.Object({ type: Type.Literal('text'), data: Text() }),
-  url: Type.Object({ type: Type.Literal('url'), url: Text(8192, { pattern: '^https?://', 'x-error': { maxLength: 'at most 8192 characters', pattern: 'must be an http(s) URL' } }) }),
+  url: Type.Object({
+    type: Type.Literal('url'),
+    url: Text(8192, { pattern: '^https?://', 'x-error': { maxLength: 'at most 8192 characters', pattern: 'must be an http(s) URL' } }),
+  }),
   file: Type.Object({ type: Type.Literal('file'), file_id: Text(128) }),
 };
 
@@ -82,10 +85,9 @@ export const ClientEvent = {
   'user.define_outcome': Type.Object({
     type: Type.Literal('user.define_outcome'),
     description: Text(10_000),
-    rubric: Type.Union(
-      [Type.Object({ type: Type.Literal('text'), content: Text(262_144) }), Type.Object({ type: Type.Literal('file'), file_id: Text(128) })],
-      { 'x-error': 'must be {type: text, content} or {type: file, file_id}' },
-    ),
+    rubric: Type.Union([Type.Object({ type: Type.Literal('text'), content: Text(262_144) }), Type.Object({ type: Type.Literal('file'), file_id: Text(128) })], {
+      'x-error': 'must be {type: text, content} or {type: file, file_id}',
+    }),
     max_iterations: Opt(Type.Integer({ minimum: 1, maximum: 20, 'x-error': 'must be an integer from 1 to 20' })),
   }),
   'system.message': Type.Object({
@@ -157,7 +159,11 @@ export const StreamFrame = Type.Union(
         Type.Object({
           type: Type.Literal('event_delta'),
           event_id: Type.String(),
-          delta: Type.Object({ type: Type.Literal('content_delta'), index: Type.Integer({ minimum: 0 }), content: Type.Object({ type: Type.Literal('text'), text: Type.String() }) }),
+          delta: Type.Object({
+            type: Type.Literal('content_delta'),
+            index: Type.Integer({ minimum: 0 }),
+            content: Type.Object({ type: Type.Literal('text'), text: Type.String() }),
+          }),
         }),
       ),
     }),

@@ -3,7 +3,15 @@ import { Literals, Nullable, Opt, Str } from './common.js';
 
 /** Session resources (wire-contract §6): given at session create or added later. */
 
-const MountPath = Opt(Str(1024, 1, { 'x-error': { type: 'must be an absolute path of 1-1024 characters', minLength: 'must be an absolute path of 1-1024 characters', maxLength: 'must be an absolute path of 1-1024 characters' } }));
+const MountPath = Opt(
+  Str(1024, 1, {
+    'x-error': {
+      type: 'must be an absolute path of 1-1024 characters',
+      minLength: 'must be an absolute path of 1-1024 characters',
+      maxLength: 'must be an absolute path of 1-1024 characters',
+    },
+  }),
+);
 
 /** Write-only: never shown again. */
 const AuthorizationToken = Str(4096, 1, { 'x-error': 'must be a non-empty string of at most 4096 characters', writeOnly: true });
@@ -19,7 +27,10 @@ export const ResourceInput = Type.Union([
     checkout: Opt(
       Type.Union([
         Type.Object({ type: Type.Literal('branch'), name: Str(255, 1, { pattern: BRANCH, 'x-error': 'must be a git branch name' }) }),
-        Type.Object({ type: Type.Literal('commit'), sha: Type.String({ pattern: '^[0-9a-fA-F]{7,64}$', 'x-error': 'must be a commit sha (7-64 hex digits)' }) }),
+        Type.Object({
+          type: Type.Literal('commit'),
+          sha: Type.String({ pattern: '^[0-9a-fA-F]{7,64}$', 'x-error': 'must be a commit sha (7-64 hex digits)' }),
+        }),
       ]),
     ),
     authorization_token: Opt(AuthorizationToken),
@@ -40,7 +51,14 @@ export const ResourceUpdate = Type.Object(
 );
 
 export const Resource = Type.Union([
-  Type.Object({ type: Type.Literal('file'), id: Type.String(), file_id: Type.String(), mount_path: Type.String(), created_at: Type.String(), updated_at: Type.String() }),
+  Type.Object({
+    type: Type.Literal('file'),
+    id: Type.String(),
+    file_id: Type.String(),
+    mount_path: Type.String(),
+    created_at: Type.String(),
+    updated_at: Type.String(),
+  }),
   Type.Object({
     type: Type.Literal('github_repository'),
     id: Type.String(),
@@ -50,5 +68,10 @@ export const Resource = Type.Union([
     created_at: Type.String(),
     updated_at: Type.String(),
   }),
-  Type.Object({ type: Type.Literal('memory_store'), memory_store_id: Type.String(), access: Literals(['read_write', 'read_only']), instructions: Nullable(Type.String()) }),
+  Type.Object({
+    type: Type.Literal('memory_store'),
+    memory_store_id: Type.String(),
+    access: Literals(['read_write', 'read_only']),
+    instructions: Nullable(Type.String()),
+  }),
 ]);

@@ -24,9 +24,31 @@ const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx
  * by prefix (`java-`, `python3`); missing ones are skipped.
  */
 const ETC_ALLOWED = [
-  'alternatives', 'ssl', 'ca-certificates', 'ca-certificates.conf', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d',
-  'localtime', 'timezone', 'mime.types', 'protocols', 'services', 'nsswitch.conf', 'host.conf', 'gai.conf',
-  'os-release', 'debian_version', 'inputrc', 'magic', 'magic.mime', 'perl', 'fonts', 'xml', 'sgml', 'bindresvport.blacklist',
+  'alternatives',
+  'ssl',
+  'ca-certificates',
+  'ca-certificates.conf',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'localtime',
+  'timezone',
+  'mime.types',
+  'protocols',
+  'services',
+  'nsswitch.conf',
+  'host.conf',
+  'gai.conf',
+  'os-release',
+  'debian_version',
+  'inputrc',
+  'magic',
+  'magic.mime',
+  'perl',
+  'fonts',
+  'xml',
+  'sgml',
+  'bindresvport.blacklist',
 ];
 const ETC_ALLOWED_PREFIXES = ['java-', 'python3', 'ruby', 'php'];
 /** Where, in a private mount namespace, the session directory is made reachable for bwrap. */
@@ -63,14 +85,32 @@ export class BubblewrapProvider implements SandboxProvider {
     const which = spawnSync('bwrap', ['--version'], { encoding: 'utf8' });
     if (which.error || which.status !== 0) return 'bubblewrap (bwrap) is not installed; install the Debian package "bubblewrap"';
     // The bash tool's shell runs in a sandbox nested in the session's: both levels must work.
-    const nested = ['bwrap', '--unshare-all', '--die-with-parent', ...systemMounts(), '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--', ...SHELL_PREFIX, '/bin/sh', '-c', 'true'];
+    const nested = [
+      'bwrap',
+      '--unshare-all',
+      '--die-with-parent',
+      ...systemMounts(),
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '--tmpfs',
+      '/tmp',
+      '--',
+      ...SHELL_PREFIX,
+      '/bin/sh',
+      '-c',
+      'true',
+    ];
     const r = spawnSync(...splitCmd(wrap(nested, runAs, undefined)), { encoding: 'utf8', timeout: 10_000 });
-    if (r.status !== 0) return `bwrap cannot create nested namespaces here (user namespaces disabled or limited?): ${(r.stderr || r.error?.message || '').trim()}`;
+    if (r.status !== 0)
+      return `bwrap cannot create nested namespaces here (user namespaces disabled or limited?): ${(r.stderr || r.error?.message || '').trim()}`;
     return undefined;
   }
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
-    const intercept = spec.injector && !spec.injector.empty && this.opts.egress ? { injector: spec.injector, ...this.opts.egress, log: this.opts.log } : undefined;
+    const intercept =
+      spec.injector && !spec.injector.empty && this.opts.egress ? { injector: spec.injector, ...this.opts.egress, log: this.opts.log } : undefined;
     const proxy = new EgressProxy(spec.dirs.proxySocket, spec.egress, intercept);
     await proxy.start();
     const staged = this.opts.runAs ? STAGE + '/s' : spec.dirs.root;
@@ -102,26 +142,49 @@ export class BubblewrapProvider implements SandboxProvider {
       ...systemMounts(),
       ...etcMounts(),
       ...etc.flatMap((f, i) => ['--ro-bind-data', String(4 + i), f.path]),
-      '--proc', '/proc',
-      '--dev', '/dev',
-      '--size', String(spec.limits.tmpMib * 1024 * 1024), '--tmpfs', '/tmp',
-      '--dir', '/run/paddock',
-      '--bind', rel(spec.dirs.proxySocket), PROXY_SOCKET,
-      '--bind', rel(spec.dirs.workspace), PATHS.workspace,
-      '--bind', rel(spec.dirs.outputs), PATHS.outputs,
-      '--dir', PATHS.uploads,
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '--size',
+      String(spec.limits.tmpMib * 1024 * 1024),
+      '--tmpfs',
+      '/tmp',
+      '--dir',
+      '/run/paddock',
+      '--bind',
+      rel(spec.dirs.proxySocket),
+      PROXY_SOCKET,
+      '--bind',
+      rel(spec.dirs.workspace),
+      PATHS.workspace,
+      '--bind',
+      rel(spec.dirs.outputs),
+      PATHS.outputs,
+      '--dir',
+      PATHS.uploads,
       ...spec.mounts.flatMap((m) => ['--ro-bind', rel(m.hostPath), m.path]),
       ...(spec.packages ? [spec.packages.writable ? '--bind' : '--ro-bind', packagesDir!, PACKAGES_PATH] : []),
       ...(spec.binds ?? []).flatMap((m) => ['--bind', rel(m.hostPath), m.path]),
-      '--ro-bind-data', '3', AGENT_PATH,
+      '--ro-bind-data',
+      '3',
+      AGENT_PATH,
       // The sandbox's own root (a tmpfs) is read-only too: writable places are the mounts above.
-      '--remount-ro', '/',
-      '--remount-ro', '/etc',
-      '--chdir', PATHS.workspace,
+      '--remount-ro',
+      '/',
+      '--remount-ro',
+      '/etc',
+      '--chdir',
+      PATHS.workspace,
       '--clearenv',
-      '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin',
+      '--setenv',
+      'PATH',
+      '/usr/local/bin:/usr/bin:/bin',
       '--',
-      '/bin/bash', '-c', `ulimit -S -H -u ${spec.limits.processes} && exec node ${AGENT_PATH} "$0"`, JSON.stringify(agentConfig),
+      '/bin/bash',
+      '-c',
+      `ulimit -S -H -u ${spec.limits.processes} && exec node ${AGENT_PATH} "$0"`,
+      JSON.stringify(agentConfig),
     ];
     const cmd = wrap(args, this.opts.runAs, stages);
     const child = spawn(cmd[0], cmd.slice(1), {
@@ -231,8 +294,20 @@ function withPackages(env: Record<string, string>, extra: Record<string, string>
  * cannot signal it, ptrace it, pidfd_getfd its channel or open its /proc entries.
  */
 const SHELL_PREFIX = [
-  'bwrap', '--unshare-user', '--unshare-pid', '--unshare-ipc', '--die-with-parent', '--new-session',
-  '--bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--',
+  'bwrap',
+  '--unshare-user',
+  '--unshare-pid',
+  '--unshare-ipc',
+  '--die-with-parent',
+  '--new-session',
+  '--bind',
+  '/',
+  '/',
+  '--proc',
+  '/proc',
+  '--dev',
+  '/dev',
+  '--',
 ];
 
 function splitCmd(cmd: string[]): [string, string[]] {
@@ -243,7 +318,10 @@ function splitCmd(cmd: string[]): [string, string[]] {
 function etcFiles(uid: number, gid: number): Array<{ path: string; content: string }> {
   const user = uid === 0 ? 'root' : 'user';
   return [
-    { path: '/etc/passwd', content: `root:x:0:0:root:/root:/usr/sbin/nologin\n${uid === 0 ? '' : `${user}:x:${uid}:${gid}:sandbox user:${PATHS.workspace}:/bin/bash\n`}` },
+    {
+      path: '/etc/passwd',
+      content: `root:x:0:0:root:/root:/usr/sbin/nologin\n${uid === 0 ? '' : `${user}:x:${uid}:${gid}:sandbox user:${PATHS.workspace}:/bin/bash\n`}`,
+    },
     { path: '/etc/group', content: `root:x:0:\n${gid === 0 ? '' : `${user}:x:${gid}:\n`}` },
     { path: '/etc/hostname', content: 'sandbox\n' },
     { path: '/etc/hosts', content: '127.0.0.1\tlocalhost sandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n' },

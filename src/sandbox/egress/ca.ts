@@ -21,8 +21,7 @@ const LEAF_DAYS = 90;
 /** Hosts whose leaf stays cached; past it the oldest is minted again when next needed. */
 const MAX_LEAVES = 512;
 
-const pemBlock = (text: string, label: string): string | undefined =>
-  new RegExp(`-----BEGIN ${label}-----[\\s\\S]+?-----END ${label}-----`).exec(text)?.[0];
+const pemBlock = (text: string, label: string): string | undefined => new RegExp(`-----BEGIN ${label}-----[\\s\\S]+?-----END ${label}-----`).exec(text)?.[0];
 
 function serial(): string {
   const b = randomBytes(16);
@@ -36,7 +35,10 @@ export class EgressCA {
   private readonly leaves = new Map<string, Promise<tls.SecureContext>>();
   private leafKey?: Promise<{ pem: string; forge: forge.pki.rsa.PublicKey }>;
 
-  private constructor(keyPem: string, readonly certPem: string) {
+  private constructor(
+    keyPem: string,
+    readonly certPem: string,
+  ) {
     this.key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
     this.cert = forge.pki.certificateFromPem(certPem);
   }

@@ -60,7 +60,14 @@ export interface Injected {
 export function repositoryRule(resourceId: string, url: string, token: () => Promise<string | undefined>): RepositoryRule {
   const u = new URL(url);
   const port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
-  return { resourceId, protocol: u.protocol as 'http:' | 'https:', host: canonicalHost(u.hostname), port, path: u.pathname.replace(/\/+$/, '').replace(/\.git$/, ''), token };
+  return {
+    resourceId,
+    protocol: u.protocol as 'http:' | 'https:',
+    host: canonicalHost(u.hostname),
+    port,
+    path: u.pathname.replace(/\/+$/, '').replace(/\.git$/, ''),
+    token,
+  };
 }
 
 function underRepository(rule: RepositoryRule, path: string): boolean {

@@ -78,7 +78,9 @@ export class EgressProxy {
     } catch (err) {
       const refused = err instanceof EgressRefused;
       const msg = refused ? messageOf(err) : `could not connect to ${host}:${port}: ${messageOf(err)}`;
-      client.end(`HTTP/1.1 ${refused ? '403 Forbidden' : '502 Bad Gateway'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(msg) + 1}\r\nConnection: close\r\n\r\n${msg}\n`);
+      client.end(
+        `HTTP/1.1 ${refused ? '403 Forbidden' : '502 Bad Gateway'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(msg) + 1}\r\nConnection: close\r\n\r\n${msg}\n`,
+      );
       return;
     }
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -107,7 +109,8 @@ export class EgressProxy {
     tlsClient.once('secure', () => (secured = true));
     tlsClient.on('error', (err) => {
       // Most often a program with a certificate store of its own, which does not trust the egress CA.
-      if (!secured) log.info({ host: tunnel.host, err: err.message }, 'egress: a sandbox program refused the TLS handshake for a host where credentials are added');
+      if (!secured)
+        log.info({ host: tunnel.host, err: err.message }, 'egress: a sandbox program refused the TLS handshake for a host where credentials are added');
       client.destroy();
     });
     this.open.add(tlsClient);
@@ -159,7 +162,13 @@ export class EgressProxy {
    * Sends one request on: hop-by-hop headers dropped, the Injector's additions made (placeholders
    * in headers and, streaming, in the body), over a connection `open` makes after the gate's check.
    */
-  private async forward(req: http.IncomingMessage, res: http.ServerResponse, target: Target, authority: string, open: () => Promise<net.Socket>): Promise<void> {
+  private async forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    target: Target,
+    authority: string,
+    open: () => Promise<net.Socket>,
+  ): Promise<void> {
     const headers: http.OutgoingHttpHeaders = { ...req.headers, host: authority };
     for (const h of HOP_BY_HOP) delete headers[h];
     let body: NodeJS.ReadableStream = req;
@@ -190,7 +199,11 @@ export class EgressProxy {
         up.pipe(res);
         up.on('error', () => res.destroy());
       });
-      upstream.on('error', (e) => (res.headersSent ? res.destroy(e) : res.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream ${target.host}:${target.port} failed: ${e.message}\n`)));
+      upstream.on('error', (e) =>
+        res.headersSent
+          ? res.destroy(e)
+          : res.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream ${target.host}:${target.port} failed: ${e.message}\n`),
+      );
       res.on('close', () => upstream.destroy());
       body.pipe(upstream);
     } catch (err) {
@@ -215,7 +228,14 @@ export class EgressProxy {
 /** TLS to the real server, its certificate verified against `trust` for `host`. */
 function verifiedTls(socket: net.Socket, host: string, trust: tls.SecureContext): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const conn = tls.connect({ socket, host, servername: net.isIP(host) ? undefined : host, secureContext: trust, ALPNProtocols: ['http/1.1'], rejectUnauthorized: true });
+    const conn = tls.connect({
+      socket,
+      host,
+      servername: net.isIP(host) ? undefined : host,
+      secureContext: trust,
+      ALPNProtocols: ['http/1.1'],
+      rejectUnauthorized: true,
+    });
     conn.once('secureConnect', () => resolve(conn));
     conn.once('error', (err) => {
       socket.destroy();

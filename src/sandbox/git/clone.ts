@@ -12,11 +12,7 @@ import type { Checkout } from '../../domain/resources.js';
  */
 
 export type RepositoryErrorType =
-  | 'repository_authentication_error'
-  | 'repository_forbidden_error'
-  | 'repository_not_found_error'
-  | 'repository_checkout_error'
-  | 'repository_clone_error';
+  'repository_authentication_error' | 'repository_forbidden_error' | 'repository_not_found_error' | 'repository_checkout_error' | 'repository_clone_error';
 
 export class CloneError extends Error {
   constructor(
@@ -51,9 +47,11 @@ export async function cloneRepository(req: CloneRequest): Promise<void> {
     await runGit(['clone', '--quiet', ...branch, ...noCheckout, '--', req.url, req.dest], env, req.timeoutMs, req.token);
     if (req.checkout?.type === 'commit') {
       const sha = req.checkout.sha;
-      await runGit(['-C', req.dest, '-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', sha, '--'], env, req.timeoutMs, req.token).catch((err: CloneError) => {
-        throw new CloneError('repository_checkout_error', `commit ${sha} could not be checked out: ${err.message}`);
-      });
+      await runGit(['-C', req.dest, '-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', sha, '--'], env, req.timeoutMs, req.token).catch(
+        (err: CloneError) => {
+          throw new CloneError('repository_checkout_error', `commit ${sha} could not be checked out: ${err.message}`);
+        },
+      );
     }
   } catch (err) {
     await fs.rm(req.dest, { recursive: true, force: true });
@@ -132,7 +130,10 @@ function classify(stderr: string): RepositoryErrorType {
 
 /** git's own words, short: its `fatal:`/`error:` lines. */
 function summary(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const key = lines.filter((l) => /^(fatal|error):/.test(l));
   return (key.length ? key : lines).join(' ').slice(0, 500);
 }

@@ -23,46 +23,49 @@ export const PACKAGE_ENV: Record<string, string> = {
  * to its package manager as one argument after `--`, so no entry is ever parsed as shell code.
  * Each manager installs into its own directory under PACKAGES_PATH (see PACKAGE_ENV).
  */
-const INSTALL_SCRIPT = [
-  'set -u',
-  'cd /workspace || exit 1',
-  'P=__PREFIX__',
-  // Go's official install location is not on the usual PATH.
-  'export PATH="$PATH:/usr/local/go/bin"',
-  'export TMPDIR=/workspace/tmp CARGO_HOME=/workspace/cargo GOPATH=/workspace/go GOCACHE=/workspace/go/cache GOFLAGS=-modcacherw',
-  'export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false',
-  'mkdir -p "$TMPDIR"',
-  'PKGS=()',
-  'list() { PKGS=(); [ -s "$1.list" ] && mapfile -t PKGS < "$1.list"; }',
-  'need() { command -v "$1" >/dev/null 2>&1 || { echo "[paddock] $2 packages need $1, which is not installed on this server"; exit 127; }; }',
-  'step() { echo "[paddock] $1: installing ${PKGS[*]}"; }',
-  'if list pip; then',
-  '  need python3 pip; step pip',
-  '  python3 -m pip install --no-cache-dir --target "$P/pip" -- "${PKGS[@]}" || exit',
-  'fi',
-  'if list npm; then',
-  '  need npm npm; step npm',
-  // --prefix would also move npm's global config file: keep the host's (its registry, its CA file).
-  '  rc=$(npm config get globalconfig) || exit',
-  '  npm install --global --prefix "$P/npm" --globalconfig "$rc" -- "${PKGS[@]}" || exit',
-  'fi',
-  'if list gem; then',
-  '  need gem gem; step gem',
-  '  gem install --no-document --install-dir "$P/gem" --bindir "$P/gem/bin" -- "${PKGS[@]}" || exit',
-  'fi',
-  'if list cargo; then',
-  '  need cargo cargo; step cargo',
-  '  cargo install --root "$P/cargo" -- "${PKGS[@]}" || exit',
-  'fi',
-  'if list go; then',
-  '  need go go; step go',
-  '  for p in "${PKGS[@]}"; do',
-  '    case "$p" in *@*) ;; *) p="$p@latest" ;; esac',
-  '    GOBIN="$P/go/bin" go install -- "$p" || exit',
-  '  done',
-  'fi',
-  'echo "[paddock] done"',
-].join('\n').replace('__PREFIX__', PACKAGES_PATH) + '\n';
+const INSTALL_SCRIPT =
+  [
+    'set -u',
+    'cd /workspace || exit 1',
+    'P=__PREFIX__',
+    // Go's official install location is not on the usual PATH.
+    'export PATH="$PATH:/usr/local/go/bin"',
+    'export TMPDIR=/workspace/tmp CARGO_HOME=/workspace/cargo GOPATH=/workspace/go GOCACHE=/workspace/go/cache GOFLAGS=-modcacherw',
+    'export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false',
+    'mkdir -p "$TMPDIR"',
+    'PKGS=()',
+    'list() { PKGS=(); [ -s "$1.list" ] && mapfile -t PKGS < "$1.list"; }',
+    'need() { command -v "$1" >/dev/null 2>&1 || { echo "[paddock] $2 packages need $1, which is not installed on this server"; exit 127; }; }',
+    'step() { echo "[paddock] $1: installing ${PKGS[*]}"; }',
+    'if list pip; then',
+    '  need python3 pip; step pip',
+    '  python3 -m pip install --no-cache-dir --target "$P/pip" -- "${PKGS[@]}" || exit',
+    'fi',
+    'if list npm; then',
+    '  need npm npm; step npm',
+    // --prefix would also move npm's global config file: keep the host's (its registry, its CA file).
+    '  rc=$(npm config get globalconfig) || exit',
+    '  npm install --global --prefix "$P/npm" --globalconfig "$rc" -- "${PKGS[@]}" || exit',
+    'fi',
+    'if list gem; then',
+    '  need gem gem; step gem',
+    '  gem install --no-document --install-dir "$P/gem" --bindir "$P/gem/bin" -- "${PKGS[@]}" || exit',
+    'fi',
+    'if list cargo; then',
+    '  need cargo cargo; step cargo',
+    '  cargo install --root "$P/cargo" -- "${PKGS[@]}" || exit',
+    'fi',
+    'if list go; then',
+    '  need go go; step go',
+    '  for p in "${PKGS[@]}"; do',
+    '    case "$p" in *@*) ;; *) p="$p@latest" ;; esac',
+    '    GOBIN="$P/go/bin" go install -- "$p" || exit',
+    '  done',
+    'fi',
+    'echo "[paddock] done"',
+  ]
+    .join('\n')
+    .replace('__PREFIX__', PACKAGES_PATH) + '\n';
 
 export interface BuildJob {
   /** Names the build in logs and egress refusals. */
@@ -145,10 +148,20 @@ export class SandboxPackageBuilder implements PackageBuilder {
     let ok = false;
     let note: string;
     try {
-      const r = await sandbox.call('bash', { command: 'bash --noprofile --norc /workspace/install.sh >>/workspace/install.log 2>&1', timeout_ms: this.opts.timeoutMs });
+      const r = await sandbox.call('bash', {
+        command: 'bash --noprofile --norc /workspace/install.sh >>/workspace/install.log 2>&1',
+        timeout_ms: this.opts.timeoutMs,
+      });
       ok = !r.is_error;
-      const text = r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n').trim();
-      note = ok ? '' : /timed out/.test(text) ? `the install did not finish within ${this.opts.timeoutMs / 1000} s` : text.replace(/^exit /, 'the install exited with status ');
+      const text = r.content
+        .map((c) => (c.type === 'text' ? c.text : ''))
+        .join('\n')
+        .trim();
+      note = ok
+        ? ''
+        : /timed out/.test(text)
+          ? `the install did not finish within ${this.opts.timeoutMs / 1000} s`
+          : text.replace(/^exit /, 'the install exited with status ');
     } catch (err) {
       note = `the install sandbox failed: ${messageOf(err)}`;
     } finally {

@@ -86,11 +86,13 @@ export class PackageCache {
           stale: LOCK_STALE_MS,
           update: LOCK_REFRESH_MS,
           retries: 0,
-          onCompromised: (err) => this.opts.log.warn({ err, environment_id: environment.id }, 'package build lock lost; another node may build the same packages'),
+          onCompromised: (err) =>
+            this.opts.log.warn({ err, environment_id: environment.id }, 'package build lock lost; another node may build the same packages'),
         });
       } catch (err) {
         if ((err as { code?: string }).code !== 'ELOCKED') throw err;
-        if (Date.now() > deadline) throw new PackageInstallError(`The environment's packages are still being installed by another Paddock node; try again later.`);
+        if (Date.now() > deadline)
+          throw new PackageInstallError(`The environment's packages are still being installed by another Paddock node; try again later.`);
         await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
         continue;
       }
@@ -163,7 +165,8 @@ function checkInstallable(packages: Packages): void {
     if (why && packages[m].length > 0) throw new PackageInstallError(`The environment's packages were not installed: ${why}.`);
   }
   const bad = invalidEntries(packages);
-  if (bad.length) throw new PackageInstallError(`The environment's packages were not installed: not a package name with an optional version: ${bad.slice(0, 5).join('; ')}.`);
+  if (bad.length)
+    throw new PackageInstallError(`The environment's packages were not installed: not a package name with an optional version: ${bad.slice(0, 5).join('; ')}.`);
 }
 
 /** Each list deduplicated and sorted: the same set of packages is the same build. */
@@ -172,7 +175,10 @@ function normalized(packages: Packages): Record<string, string[]> {
 }
 
 export function packagesHash(packages: Packages): string {
-  return createHash('sha256').update(JSON.stringify({ recipe: RECIPE, ...normalized(packages) })).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify({ recipe: RECIPE, ...normalized(packages) }))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 function prefixAt(dir: string): PackagePrefix {

@@ -13,7 +13,9 @@ import { PackageInstallError, type PackageCache } from './cache.js';
 export async function preparePackages(cache: PackageCache | undefined, environment: Environment, signal: AbortSignal): Promise<PackagePrefix | undefined> {
   if (!cache) {
     if (environment.config.type === 'cloud' && hasPackages(environment.config.packages)) {
-      throw new PackageInstallError("The environment's packages were not installed: packages are installed only in the bubblewrap sandbox (this server runs tools without one).");
+      throw new PackageInstallError(
+        "The environment's packages were not installed: packages are installed only in the bubblewrap sandbox (this server runs tools without one).",
+      );
     }
     return undefined;
   }

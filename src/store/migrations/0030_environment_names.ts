@@ -6,13 +6,7 @@ import { sql, type Kysely } from 'kysely';
  * would let both through.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema
-    .createIndex('environments_active_name')
-    .on('environments')
-    .column('name')
-    .unique()
-    .where(sql.ref('archived_at'), 'is', null)
-    .execute();
+  await db.schema.createIndex('environments_active_name').on('environments').column('name').unique().where(sql.ref('archived_at'), 'is', null).execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

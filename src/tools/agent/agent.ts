@@ -171,7 +171,8 @@ class Shell {
   /** The sandbox is at its process limit: kill everything so the session can go on. */
   onRunaway(): void {
     if (this.waiter) this.runaway = true;
-    else this.note = `[paddock] background processes hit the sandbox's process limit (${config.limits.processes}); every process in the sandbox was killed and the shell restarted\n`;
+    else
+      this.note = `[paddock] background processes hit the sandbox's process limit (${config.limits.processes}); every process in the sandbox was killed and the shell restarted\n`;
     this.kill();
   }
 
@@ -285,7 +286,8 @@ const IMAGE_TYPES: Array<[string, (b: Buffer) => boolean]> = [
 function lineRange(p: Record<string, unknown>): [number, number] | undefined {
   if (Array.isArray(p.view_range)) {
     const [s, e] = p.view_range;
-    if (!Number.isInteger(s) || !Number.isInteger(e) || s < 1) throw new ToolError('read: view_range must be [start, end], 1-indexed; end <= 0 means end of file');
+    if (!Number.isInteger(s) || !Number.isInteger(e) || s < 1)
+      throw new ToolError('read: view_range must be [start, end], 1-indexed; end <= 0 means end of file');
     return [s, e];
   }
   if (p.offset !== undefined || p.limit !== undefined) {
@@ -329,7 +331,8 @@ async function read(p: Record<string, unknown>): Promise<Result> {
       const lines = out.split('\n');
       const end = range[1] <= 0 ? lines.length : Math.min(range[1], lines.length);
       out = lines.slice(range[0] - 1, end).join('\n');
-      if (Buffer.byteLength(out) > MAX_FILE_BYTES) return fail(`read: ${file}: the requested range is larger than ${MAX_FILE_BYTES} bytes; ask for fewer lines`);
+      if (Buffer.byteLength(out) > MAX_FILE_BYTES)
+        return fail(`read: ${file}: the requested range is larger than ${MAX_FILE_BYTES} bytes; ask for fewer lines`);
     }
     return text(out);
   } catch (err) {
@@ -407,14 +410,27 @@ function globToRegExp(glob: string): RegExp {
       const end = glob.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
       else {
-        re += '[' + glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']';
+        re +=
+          '[' +
+          glob
+            .slice(i + 1, end)
+            .replace(/^!/, '^')
+            .replace(/\\/g, '\\\\') +
+          ']';
         i = end;
       }
     } else if (c === '{') {
       const end = glob.indexOf('}', i + 1);
       if (end < 0) re += '\\{';
       else {
-        re += '(?:' + glob.slice(i + 1, end).split(',').map((alt) => globToRegExp(alt).source.slice(1, -1)).join('|') + ')';
+        re +=
+          '(?:' +
+          glob
+            .slice(i + 1, end)
+            .split(',')
+            .map((alt) => globToRegExp(alt).source.slice(1, -1))
+            .join('|') +
+          ')';
         i = end;
       }
     } else re += c.replace(/[.+^$()|\\]/g, '\\$&');
@@ -425,7 +441,8 @@ function globToRegExp(glob: string): RegExp {
 async function glob(p: Record<string, unknown>): Promise<Result> {
   const pattern = p.pattern;
   if (typeof pattern !== 'string' || !pattern) return fail('glob: pattern is required');
-  if (path.isAbsolute(pattern) || pattern.split('/').includes('..')) return fail('glob: pattern must be relative and must not contain ".."; pass path to search elsewhere');
+  if (path.isAbsolute(pattern) || pattern.split('/').includes('..'))
+    return fail('glob: pattern must be relative and must not contain ".."; pass path to search elsewhere');
   const root = typeof p.path === 'string' && p.path ? path.resolve(config.workspace, p.path) : config.workspace;
   const re = globToRegExp(pattern);
   const hits: Array<{ file: string; mtime: number }> = [];

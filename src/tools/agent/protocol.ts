@@ -57,9 +57,7 @@ export interface AgentRequest {
   params: Record<string, unknown>;
 }
 
-export type AgentBlock =
-  | { type: 'text'; text: string }
-  | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } };
+export type AgentBlock = { type: 'text'; text: string } | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } };
 
 export interface AgentResponse {
   id: number;

@@ -12,6 +12,11 @@ export function agentVersionRoutes(fastify: FastifyInstance, ctx: AppContext): v
     '/v1/agents/:agent_id/versions',
     { schema: { tags: ['agents'], params: Params('agent_id'), querystring: ListQuery(), response: Responds(Page(Agent)) } },
     async (req) =>
-      listPage<AgentObject, number>(req.query, { order: 'desc', keyType: 'number' }, (f) => ctx.agents.versions(req.params.agent_id, f), (a) => a.version),
+      listPage<AgentObject, number>(
+        req.query,
+        { order: 'desc', keyType: 'number' },
+        (f) => ctx.agents.versions(req.params.agent_id, f),
+        (a) => a.version,
+      ),
   );
 }

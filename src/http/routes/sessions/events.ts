@@ -21,18 +21,31 @@ export function sessionEventRoutes(fastify: FastifyInstance, ctx: AppContext): v
     const q = req.query;
     const processedAfter = q['created_at[gt]']
       ? { op: '>' as const, value: q['created_at[gt]'] }
-      : q['created_at[gte]'] ? { op: '>=' as const, value: q['created_at[gte]'] } : undefined;
+      : q['created_at[gte]']
+        ? { op: '>=' as const, value: q['created_at[gte]'] }
+        : undefined;
     const processedBefore = q['created_at[lt]']
       ? { op: '<' as const, value: q['created_at[lt]'] }
-      : q['created_at[lte]'] ? { op: '<=' as const, value: q['created_at[lte]'] } : undefined;
-    const page = await listPage<StoredEvent, number>(q, { order: q.order ?? 'asc', defaultLimit: 1000, keyType: 'number' }, (f) =>
-      ctx.events.list(id, { afterSeq: f.after, beforeSeq: f.before, order: f.direction, limit: f.limit, types: q.types, processedAfter, processedBefore }), (e) => e.seq);
+      : q['created_at[lte]']
+        ? { op: '<=' as const, value: q['created_at[lte]'] }
+        : undefined;
+    const page = await listPage<StoredEvent, number>(
+      q,
+      { order: q.order ?? 'asc', defaultLimit: 1000, keyType: 'number' },
+      (f) =>
+        ctx.events.list(id, { afterSeq: f.after, beforeSeq: f.before, order: f.direction, limit: f.limit, types: q.types, processedAfter, processedBefore }),
+      (e) => e.seq,
+    );
     return { data: page.data.map((e) => e.event), next_page: page.next_page };
   });
 
-  app.post('/v1/sessions/:session_id/events', { schema: { tags, params, body: SendEvents, response: Responds(Type.Object({ data: Type.Array(SessionEvent) })) } }, async (req) => ({
-    data: await ctx.sessions.sendEvents(req.params.session_id, req.body),
-  }));
+  app.post(
+    '/v1/sessions/:session_id/events',
+    { schema: { tags, params, body: SendEvents, response: Responds(Type.Object({ data: Type.Array(SessionEvent) })) } },
+    async (req) => ({
+      data: await ctx.sessions.sendEvents(req.params.session_id, req.body),
+    }),
+  );
 
   app.get(
     '/v1/sessions/:session_id/events/stream',
@@ -41,7 +54,10 @@ export function sessionEventRoutes(fastify: FastifyInstance, ctx: AppContext): v
         tags,
         params,
         querystring: EventStreamQuery,
-        response: { 200: { description: 'Server-sent events, each a frame as the schema describes', content: { 'text/event-stream': { schema: StreamFrame } } }, '4xx': ErrorEnvelope },
+        response: {
+          200: { description: 'Server-sent events, each a frame as the schema describes', content: { 'text/event-stream': { schema: StreamFrame } } },
+          '4xx': ErrorEnvelope,
+        },
       },
     },
     async (req, reply) => {

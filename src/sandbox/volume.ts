@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
+import { pathExists } from '../path-exists.js';
 
 const run = promisify(execFile);
 
@@ -64,7 +65,7 @@ export class SessionVolumes {
   /** Creates the session's image on first use and mounts it at `mountPoint` unless it already is. */
   async mount(image: string, mountPoint: string): Promise<void> {
     this.used.add(path.resolve(mountPoint));
-    const fresh = !(await exists(image));
+    const fresh = !(await pathExists(image));
     if (fresh) await makeImage(image, this.opts.sizeMib);
     await fs.mkdir(mountPoint, { recursive: true, mode: 0o711 });
     if (!(await isMountPoint(mountPoint))) await run('mount', ['-t', 'ext4', '-o', MOUNT_OPTIONS, image, mountPoint]);
@@ -115,13 +116,6 @@ async function makeImage(image: string, sizeMib: number): Promise<void> {
   // large image sparse and quick to make.
   await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', 'lazy_itable_init=1,lazy_journal_init=1', tmp]);
   await fs.rename(tmp, image);
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Mount points of this mount namespace, from /proc/self/mountinfo (octal escapes decoded). */

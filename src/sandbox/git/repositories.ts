@@ -8,6 +8,7 @@ import { repositoryRule, type RepositoryRule } from '../egress/inject.js';
 import type { SessionDirs } from '../types.js';
 import { chownTree, cloneRepository, CloneError, type RepositoryErrorType } from './clone.js';
 import { messageOf } from '../../error-info.js';
+import { pathExists } from '../../path-exists.js';
 
 /** The slice of session resources that repositories need (tokens decrypted in the server only). */
 export interface RepositorySource {
@@ -69,7 +70,7 @@ export class SessionRepositories {
     for (const { resource, token } of repos) {
       out.rules.push(repositoryRule(resource.id, resource.url, () => this.opts.source.repositoryToken(sessionId, resource.id)));
       const dir = path.join(root, resource.id);
-      const failure = (await exists(dir)) ? undefined : await this.clone(resource, token, dir);
+      const failure = (await pathExists(dir)) ? undefined : await this.clone(resource, token, dir);
       if (failure) {
         out.failures.push(failure);
         out.attempted.set(resource.id, resource.updated_at);
@@ -112,11 +113,4 @@ export function repositoriesChanged(resources: readonly BetaManagedAgentsSession
     const seen = attempted.get(r.id);
     return seen === undefined || (seen !== 'ok' && seen !== r.updated_at);
   });
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(
-    () => true,
-    () => false,
-  );
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startPaddock, type PaddockProcess } from './paddock.js';
 import { startScriptedModel, type RecordedRequest, type ScriptedModel, type ScriptedResponse } from './scripted-model.js';
 
@@ -100,5 +100,31 @@ export async function hasCommand(cmd: string, args: string[]): Promise<boolean> 
   return promisify(execFile)(cmd, args).then(
     () => true,
     () => false,
+  );
+}
+
+/**
+ * One SDK's seed flow as a test: a Paddock and scripted model for the file, the program run against
+ * them, its `ok` line and what the model was sent checked. Without its toolchain the test is skipped
+ * with `why` — except in CI, where .ci/run installs it, so its absence is a failure.
+ */
+export function sdkFlowTest(sdk: string, opts: { ready: boolean; why: string; run: (env: Record<string, string>) => Promise<string> }): void {
+  if (!opts.ready) console.warn(`seed-flow-${sdk.toLowerCase()}: skipped because ${opts.why}`);
+  let s: FlowServer | undefined;
+  beforeAll(async () => {
+    if (opts.ready) s = await startFlowServer();
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+  it.skipIf(!opts.ready && !process.env.CI)(
+    `runs the seed flows with the official ${sdk} SDK`,
+    async () => {
+      expect(opts.ready, opts.why).toBe(true);
+      const stdout = await opts.run(s!.env);
+      expect(stdout).toContain(`${sdk.toLowerCase()} seed flow: ok`);
+      expectModelSawFlow(s!.model);
+    },
+    240_000,
   );
 }
